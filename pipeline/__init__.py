@@ -1,0 +1,5 @@
+"""makemore as a library: names -> splits -> context windows -> models -> metrics.
+
+Modules follow the pipeline's order: ``fetch``, ``names``, ``vocab``, ``split``,
+``windows``, ``models``, ``train``, ``checkpoint``, ``evaluate``, ``sample``.
+"""

@@ -1,0 +1,29 @@
+import torch.nn.functional as F
+from torch import nn
+
+from pipeline.models.config import ModelConfig
+from pipeline.models.layers import hidden_block, output_layer
+
+
+class MLP(nn.Module):
+    """Bengio et al. 2003, "A Neural Probabilistic Language Model", as in makemore Part 2.
+
+    Embed each of ``block_size`` context characters, concatenate, one tanh hidden
+    layer, logits over the vocabulary. With ``batch_norm`` it is Part 5's starting
+    point (12,097 params at 10/200/3); without, Part 2's MLP (11,897 params).
+    """
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        self.embedding = nn.Embedding(config.vocab_size, config.n_embd)
+        self.net = nn.Sequential(
+            *hidden_block(config.block_size * config.n_embd, config.hidden, config.batch_norm),
+            output_layer(config.hidden, config.vocab_size),
+        )
+
+    def forward(self, idx, targets=None):
+        x = self.embedding(idx)  # (B, T, n_embd)
+        logits = self.net(x.flatten(1))  # (B, vocab)
+        loss = None if targets is None else F.cross_entropy(logits, targets)
+        return logits, loss

@@ -1,0 +1,62 @@
+"""Stage 3: every (context, next character) example of every name, as tensors.
+
+For each name the context starts as ``block_size`` dots; each character of
+``name + '.'`` is one example, then the context shifts left and takes it in.
+Stored per block size as safetensors: ``{split}.X`` (N, block) and ``{split}.Y`` (N,).
+"""
+
+import json
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load, save
+
+from pipeline import files
+from pipeline.errors import PipelineError
+from pipeline.vocab import Vocabulary
+
+
+def context_windows(names, vocab: Vocabulary, block_size: int):
+    """X (N, block_size) int64 contexts and Y (N,) int64 next characters."""
+    lengths = np.fromiter((len(n) + 1 for n in names), dtype=np.int64, count=len(names))
+    width = int(lengths.max()) if len(names) else 1
+    # each row: block_size dots, the name, then dots (the end token, then padding)
+    padded = np.zeros((len(names), block_size + width), dtype=np.int64)
+    for row, name in enumerate(names):
+        padded[row, block_size:block_size + len(name)] = vocab.encode(name)
+    # (names, width, block+1): every window of block contexts plus the next char
+    windows = np.lib.stride_tricks.sliding_window_view(padded, block_size + 1, axis=1)[:, :width]
+    examples = windows[np.arange(width) < lengths[:, None]]  # (N, block+1), in name order
+    return (torch.from_numpy(np.ascontiguousarray(examples[:, :block_size])),
+            torch.from_numpy(np.ascontiguousarray(examples[:, block_size])))
+
+
+def save_windows(path, windows: dict, vocab: Vocabulary, block_size: int):
+    """``windows``: split -> (X, Y)."""
+    tensors = {f"{split}.{k}": t for split, xy in windows.items() for k, t in zip("XY", xy)}
+    meta = {"block_size": block_size, "vocab": vocab.to_json(), "splits": list(windows)}
+    files.write_bytes(path, save(tensors, metadata={"makemore": json.dumps(meta, sort_keys=True)}))
+
+
+def load_windows(path):
+    """(split -> (X, Y), vocab, block_size); a damaged file gives a PipelineError."""
+    path = files.require_file(path, "the windows stage")
+    data = path.read_bytes()
+    try:
+        tensors = load(data)
+        meta = json.loads(_metadata(data)["makemore"])
+        vocab = Vocabulary.from_json(meta["vocab"])
+        windows = {s: (tensors[f"{s}.X"], tensors[f"{s}.Y"]) for s in meta["splits"]}
+    except (SafetensorError, ValueError, KeyError, TypeError) as e:
+        raise PipelineError(f"{path}: damaged or not a windows file ({e}); "
+                            "rerun the windows stage (dvc repro -f windows)")
+    return windows, vocab, meta["block_size"]
+
+
+def _metadata(data: bytes) -> dict:
+    """The header's ``__metadata__`` of safetensors bytes."""
+    n = int.from_bytes(data[:8], "little")
+    if n > len(data) - 8:
+        raise ValueError("header longer than the file")
+    return json.loads(data[8:8 + n])["__metadata__"]
