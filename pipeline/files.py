@@ -58,3 +58,11 @@ def require_file(path, made_by: str):
     if not path.is_file():
         raise PipelineError(f"{path}: not found (it is made by {made_by})")
     return path
+
+
+def safetensors_metadata(data: bytes) -> dict:
+    """The ``__metadata__`` of safetensors bytes, read from the header alone."""
+    n = int.from_bytes(data[:8], "little")
+    if len(data) < 8 or n > len(data) - 8:
+        raise ValueError("header longer than the file")
+    return json.loads(data[8:8 + n])["__metadata__"]

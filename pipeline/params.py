@@ -12,7 +12,6 @@ import yaml
 
 from pipeline.errors import PipelineError
 
-ARCHS = ("mlp", "wavenet")
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("step", "cosine")
 
@@ -143,7 +142,7 @@ class WindowParams:
         return cls(block_sizes=tuple(sizes))
 
 
-# A model section names its architecture and its hyperparameters.
+# Each model has its own section of params.yaml: the MLP is the baseline.
 MODEL_SECTIONS = {"mlp": "baseline", "wavenet": "model"}
 
 
@@ -156,15 +155,13 @@ class ModelParams:
     batch_norm: bool
 
     @classmethod
-    def load(cls, params, section: str, window_sizes: tuple[int, ...] | None = None):
-        s = _Section(params, section, ("arch", "block_size", "n_embd", "hidden", "batch_norm"))
-        arch = s.choice("arch", ARCHS, _REQUIRED)
+    def load(cls, params, arch: str):
+        section = MODEL_SECTIONS[arch]
+        s = _Section(params, section, ("block_size", "n_embd", "hidden", "batch_norm"))
         block_size = s.int("block_size", _REQUIRED)
         if arch == "wavenet" and (block_size < 2 or block_size & (block_size - 1)):
             s._fail("block_size", "a power of two >= 2 for the wavenet (it fuses pairs)",
                     block_size)
-        if window_sizes is not None and block_size not in window_sizes:
-            s._fail("block_size", f"one of windows.block_sizes {list(window_sizes)}", block_size)
         return cls(arch=arch, block_size=block_size, n_embd=s.int("n_embd", _REQUIRED),
                    hidden=s.int("hidden", _REQUIRED), batch_norm=s.bool("batch_norm", True))
 

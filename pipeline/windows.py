@@ -45,7 +45,7 @@ def load_windows(path):
     data = path.read_bytes()
     try:
         tensors = load(data)
-        meta = json.loads(_metadata(data)["makemore"])
+        meta = json.loads(files.safetensors_metadata(data)["makemore"])
         vocab = Vocabulary.from_json(meta["vocab"])
         windows = {s: (tensors[f"{s}.X"], tensors[f"{s}.Y"]) for s in meta["splits"]}
     except (SafetensorError, ValueError, KeyError, TypeError) as e:
@@ -53,10 +53,3 @@ def load_windows(path):
                             "rerun the windows stage (dvc repro -f windows)")
     return windows, vocab, meta["block_size"]
 
-
-def _metadata(data: bytes) -> dict:
-    """The header's ``__metadata__`` of safetensors bytes."""
-    n = int.from_bytes(data[:8], "little")
-    if n > len(data) - 8:
-        raise ValueError("header longer than the file")
-    return json.loads(data[8:8 + n])["__metadata__"]
