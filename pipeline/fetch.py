@@ -22,7 +22,9 @@ def read_source(url: str, timeout: float = 30.0) -> tuple[bytes, str]:
     """
     local = os.environ.get(LOCAL_COPY_ENV)
     if local:
-        return _read_local(Path(local), f"${LOCAL_COPY_ENV}"), local
+        # relative paths break in `dvc exp run --temp`, which runs in a copy elsewhere
+        hint = "" if os.path.isabs(local) else f"; in {os.getcwd()}: give an absolute path"
+        return _read_local(Path(local), f"${LOCAL_COPY_ENV}{hint}"), local
     scheme = urllib.parse.urlparse(url).scheme
     if scheme in ("http", "https", "ftp"):
         return _download(url, timeout), url
