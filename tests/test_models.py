@@ -1,0 +1,71 @@
+import pytest
+import torch
+
+from pipeline.models import ModelConfig, build_model, count_params
+from pipeline.models.layers import FlattenConsecutive, SequenceBatchNorm
+
+
+def config(arch, block_size, n_embd, hidden, batch_norm=True):
+    return ModelConfig(arch=arch, vocab_size=27, block_size=block_size, n_embd=n_embd,
+                       hidden=hidden, batch_norm=batch_norm)
+
+
+@pytest.mark.parametrize("cfg, params", [
+    (config("mlp", 3, 10, 200), 12_097),                     # Part 5's starting point
+    (config("mlp", 3, 10, 200, batch_norm=False), 11_897),   # Part 2's MLP
+    (config("mlp", 8, 10, 200), 22_097),                     # row 2: context 8, flat
+    (config("wavenet", 8, 10, 68), 22_397),                  # rows 3-4: hierarchical 22K
+    (config("wavenet", 8, 24, 128), 76_579),                 # row 5: scaled up
+])
+def test_lecture_parameter_counts(cfg, params):
+    assert count_params(build_model(cfg)) == params
+
+
+@pytest.mark.parametrize("cfg", [config("mlp", 3, 10, 200), config("wavenet", 8, 24, 128),
+                                 config("wavenet", 2, 4, 16), config("wavenet", 16, 4, 16)])
+def test_forward_contract(cfg):
+    model = build_model(cfg, seed=0)
+    idx = torch.randint(0, 27, (5, cfg.block_size))
+    logits, loss = model(idx)
+    assert logits.shape == (5, 27) and loss is None
+    logits, loss = model(idx, torch.randint(0, 27, (5,)))
+    assert loss.ndim == 0 and loss.item() > 0
+
+
+def test_initial_loss_is_near_uniform():
+    # the 0.1-scaled output layer starts the model unconfident: loss ~ ln 27
+    model = build_model(config("wavenet", 8, 24, 128), seed=0)
+    _, loss = model(torch.randint(0, 27, (512, 8)), torch.randint(0, 27, (512,)))
+    assert abs(loss.item() - torch.log(torch.tensor(27.0)).item()) < 0.1
+
+
+def test_seed_makes_initialisation_repeatable():
+    a = build_model(config("wavenet", 8, 24, 128), seed=7).state_dict()
+    b = build_model(config("wavenet", 8, 24, 128), seed=7).state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_flatten_consecutive():
+    x = torch.arange(2 * 4 * 3).reshape(2, 4, 3)
+    y = FlattenConsecutive(2)(x)
+    assert y.shape == (2, 2, 6)
+    assert torch.equal(y[0, 1], torch.cat([x[0, 2], x[0, 3]]))
+    assert FlattenConsecutive(2)(y).shape == (2, 12)  # a length-1 time axis is dropped
+
+
+def test_batch_norm_over_batch_and_time():
+    torch.manual_seed(0)
+    x = torch.randn(32, 4, 6) * 3 + torch.arange(6.0)  # per-channel offsets
+    bn = SequenceBatchNorm(6, momentum=1.0)  # momentum 1: running stats = this batch's
+    y = bn(x)
+    mean, var = x.mean(dim=(0, 1)), x.var(dim=(0, 1), unbiased=False)
+    assert torch.allclose(y, (x - mean) / torch.sqrt(var + bn.eps), atol=1e-5)
+    assert bn.running_mean.shape == (6,)
+    assert torch.allclose(bn.running_mean, mean, atol=1e-5)
+    # the lecture's bug took statistics over axis 0 alone: clearly different here
+    buggy = (x - x.mean(0, keepdim=True)) / torch.sqrt(x.var(0, keepdim=True, unbiased=False) + bn.eps)
+    assert not torch.allclose(y, buggy, atol=1e-3)
+    assert torch.allclose(bn.running_var, x.var(dim=(0, 1), unbiased=True), atol=1e-4)
+    bn.eval()  # eval uses the running stats (torch keeps the unbiased variance)
+    expected = (x - mean) / torch.sqrt(bn.running_var + bn.eps)
+    assert torch.allclose(bn(x), expected, atol=1e-5)

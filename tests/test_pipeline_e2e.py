@@ -1,0 +1,78 @@
+"""The whole pipeline through DVC, on a copy of the project in a temporary git repo.
+
+Tiny step counts keep it to a minute or so; the data stages run on the real list.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+TINY = {"train": {"steps": 300, "log_every": 100}, "sample": {"count": 10}}
+
+
+def run(cmd, cwd, env):
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}"
+    return done.stdout + done.stderr
+
+
+def stages_run(log: str) -> set[str]:
+    return {line.split("'")[1] for line in log.splitlines() if line.startswith("Running stage")}
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory, names_path):
+    """A committed copy of the project (tracked files only) with tiny params."""
+    dest = tmp_path_factory.mktemp("project")
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True,
+                             text=True, check=True).stdout.split("\0")
+    for rel in filter(None, tracked):
+        if (ROOT / rel).is_file() and rel != "dvc.lock":
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / rel, dest / rel)
+    params = yaml.safe_load((dest / "params.yaml").read_text())
+    for section, values in TINY.items():
+        params[section].update(values)
+    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    bindir = str(Path(sys.executable).parent)  # dvc and python of this environment
+    env = {**os.environ, "MAKEMORE_DATA": str(names_path),
+           "PATH": bindir + os.pathsep + os.environ["PATH"], "PYTHONPATH": str(dest)}
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
+    run(["git", "init", "-q"], dest, env)
+    run(git + ["add", "-A"], dest, env)
+    run(git + ["commit", "-qm", "project"], dest, env)
+    return dest, env, git
+
+
+def test_repro_then_experiment(project):
+    dest, env, git = project
+    log = run(["dvc", "repro"], dest, env)
+    assert stages_run(log) == {
+        "fetch", "split", "windows@3", "windows@8", "train@mlp", "train@wavenet",
+        "evaluate@mlp", "evaluate@wavenet", "sample@mlp", "sample@wavenet"}
+    for model, params in (("mlp", 12_097), ("wavenet", 76_579)):
+        metrics = json.loads((dest / f"metrics/{model}.json").read_text())
+        assert metrics["params"] == params
+        assert 1.5 < metrics["val_loss"] < 3.3  # 300 steps: well trained it is not
+        assert len((dest / f"metrics/samples/{model}.txt").read_text().splitlines()) == 10
+        assert (dest / f"metrics/loss/{model}.csv").read_text().startswith("step,log10_loss\n")
+    run(git + ["add", "-A"], dest, env)
+    run(git + ["commit", "-qm", "baseline run"], dest, env)
+
+    assert stages_run(run(["dvc", "repro"], dest, env)) == set()  # everything up to date
+
+    log = run(["dvc", "exp", "run", "-S", "model.hidden=8"], dest, env)
+    assert stages_run(log) == {"train@wavenet", "evaluate@wavenet", "sample@wavenet"}
+
+    diff = json.loads(run(["dvc", "metrics", "diff", "--json"], dest, env))
+    changed = {path for path, metrics in diff.items() if metrics}
+    assert "metrics/wavenet.json" in changed and "metrics/mlp.json" not in changed
+    assert diff["metrics/wavenet.json"]["params"]["new"] < 76_579

@@ -1,0 +1,44 @@
+import pytest
+import torch
+
+from pipeline.errors import PipelineError
+from pipeline.vocab import Vocabulary
+from pipeline.windows import context_windows, load_windows, save_windows
+
+
+@pytest.mark.parametrize("block_size", [3, 8])
+def test_lecture_window_counts(lecture_names, lecture_splits, block_size):
+    vocab = Vocabulary.from_names(lecture_names)
+    counts = [len(context_windows(lecture_splits[s], vocab, block_size)[1])
+              for s in ("train", "val", "test")]
+    assert counts == [182_625, 22_655, 22_866]
+
+
+def test_windows_of_emma_as_in_the_lecture():
+    vocab = Vocabulary(tuple(".abcdefghijklmnopqrstuvwxyz"))
+    X, Y = context_windows(["emma"], vocab, 3)
+    # ... -> e, ..e -> m, .em -> m, emm -> a, mma -> .
+    contexts = ["...", "..e", ".em", "emm", "mma"]
+    assert [vocab.decode(row) for row in X.tolist()] == contexts
+    assert vocab.decode(Y.tolist()) == "emma."
+    assert X.dtype == Y.dtype == torch.int64
+
+
+def test_windows_keep_name_order_and_block_sizes():
+    vocab = Vocabulary.from_names(["ab", "c"])
+    X, Y = context_windows(["ab", "c"], vocab, 2)
+    assert [vocab.decode(r) for r in X.tolist()] == ["..", ".a", "ab", "..", ".c"]
+    assert vocab.decode(Y.tolist()) == "ab.c."
+
+
+def test_save_load_round_trip_and_damage(tmp_path):
+    vocab = Vocabulary.from_names(["ab", "c"])
+    windows = {s: context_windows(["ab", "c"], vocab, 2) for s in ("train", "val", "test")}
+    path = tmp_path / "block_2.safetensors"
+    save_windows(path, windows, vocab, 2)
+    loaded, vocab2, block = load_windows(path)
+    assert block == 2 and vocab2 == vocab
+    assert all(torch.equal(loaded[s][i], windows[s][i]) for s in windows for i in (0, 1))
+    path.write_bytes(path.read_bytes()[:-5])
+    with pytest.raises(PipelineError, match="block_2.safetensors: damaged"):
+        load_windows(path)
