@@ -1,0 +1,112 @@
+"""Side-by-side benchmark (run by hand, not a test): the lecture's notebook loop
+against this project's trainer, and the fast recipe against the lecture recipe.
+
+    python bench/speed.py steps      # steps/s at the lecture recipe, both models
+    python bench/speed.py quality    # wall time and val loss: lecture vs fast recipe
+
+Both read the names list from $MAKEMORE_DATA (or data/raw/names.txt) and split it
+as the pipeline does. Timings go to stdout only; nothing here is a tracked output.
+"""
+
+import dataclasses
+import os
+import sys
+import time
+from pathlib import Path
+
+import click
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import notebook  # noqa: E402
+from pipeline.evaluate import split_loss  # noqa: E402
+from pipeline.models import ModelConfig, build_model  # noqa: E402
+from pipeline.names import read_names  # noqa: E402
+from pipeline.params import TrainParams, load_params  # noqa: E402
+from pipeline.split import split_names  # noqa: E402
+from pipeline.train import train  # noqa: E402
+from pipeline.vocab import Vocabulary  # noqa: E402
+from pipeline.windows import context_windows  # noqa: E402
+
+LECTURE = TrainParams(steps=200_000, batch_size=32, lr=0.1, lr_final=0.01, decay_at=0.75,
+                      optimizer="sgd", schedule="step", weight_decay=0.0, seed=42,
+                      log_every=1000)
+MODELS = {  # name: (pipeline config kwargs, notebook builder)
+    "mlp": (dict(arch="mlp", block_size=3, n_embd=10, hidden=200), notebook.mlp),
+    "wavenet": (dict(arch="wavenet", block_size=8, n_embd=24, hidden=128), notebook.wavenet),
+}
+
+
+def lecture_windows(block_size):
+    path = os.environ.get("MAKEMORE_DATA") or "data/raw/names.txt"
+    names, _ = read_names(path)
+    vocab = Vocabulary.from_names(names)
+    splits = split_names(names, seed=42, train=0.8, val=0.1)
+    return {s: context_windows(v, vocab, block_size) for s, v in splits.items()}, len(vocab)
+
+
+def time_notebook(builder, X, Y, steps):
+    torch.manual_seed(42)
+    net, parameters = notebook.build(builder)
+    started = time.perf_counter()
+    lossi = notebook.train(net, parameters, X, Y, steps)
+    return time.perf_counter() - started, sum(lossi[-1000:]) / min(1000, len(lossi))
+
+
+def time_pipeline(config, X, Y, p):
+    model = build_model(config, seed=p.seed)
+    started = time.perf_counter()
+    curve = train(model, X, Y, p, progress=False)
+    return time.perf_counter() - started, curve[-1][1], model
+
+
+@click.group()
+def main():
+    """Benchmarks for issue 4: speed at the lecture recipe, and time to quality."""
+
+
+@main.command()
+@click.option("--steps", default=20_000, show_default=True, help="Steps per timed run.")
+@click.option("--repeats", default=2, show_default=True, help="Alternating runs; best is kept.")
+def steps(steps, repeats):
+    """Steps/s of the notebook loop and the pipeline's trainer, same model and recipe."""
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {steps} steps, batch 32")
+    for name, (kwargs, builder) in MODELS.items():
+        windows, vocab_size = lecture_windows(kwargs["block_size"])
+        X, Y = windows["train"]
+        config = ModelConfig(vocab_size=vocab_size, **kwargs)
+        p = dataclasses.replace(LECTURE, steps=steps)
+        nb, ours = [], []
+        for _ in range(repeats):
+            nb.append(time_notebook(builder, X, Y, steps))
+            ours.append(time_pipeline(config, X, Y, p)[:2])
+        nb_s, ours_s = min(t for t, _ in nb), min(t for t, _ in ours)
+        print(f"{name:8s} notebook {steps / nb_s:7.0f} steps/s (last-1000 log10 loss "
+              f"{nb[0][1]:.4f}) | pipeline {steps / ours_s:7.0f} steps/s (last-1000 log10 "
+              f"loss {ours[0][1]:.4f}) | speed-up x{nb_s / ours_s:.2f}")
+
+
+@main.command()
+@click.option("--fast-params", default="bench/fast_recipe.yaml", show_default=True,
+              help="A params file whose 'train' section is the fast recipe.")
+@click.option("--lecture-steps", default=200_000, show_default=True)
+def quality(fast_params, lecture_steps):
+    """Wall time and val loss of the WaveNet (24/128/8): lecture recipe vs fast recipe."""
+    windows, vocab_size = lecture_windows(8)
+    X, Y = windows["train"]
+    config = ModelConfig(vocab_size=vocab_size, **MODELS["wavenet"][0])
+    fast = TrainParams.load(load_params(fast_params))
+    lecture = dataclasses.replace(LECTURE, steps=lecture_steps)
+    results = {}
+    for name, p in (("fast", fast), ("lecture", lecture)):
+        seconds, _, model = time_pipeline(config, X, Y, p)
+        results[name] = seconds
+        print(f"{name:8s} {p.optimizer} batch {p.batch_size} {p.steps} steps: {seconds:6.1f}s, "
+              f"val {split_loss(model, *windows['val']):.4f}", flush=True)
+    print(f"fast recipe took {results['fast'] / results['lecture']:.3f} of the lecture's time")
+
+
+if __name__ == "__main__":
+    main()
