@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pipeline import files
 from pipeline.errors import PipelineError
+from pipeline.names import parse_names
 
 LOCAL_COPY_ENV = "MAKEMORE_DATA"
 OFFLINE_HINT = (f"to work offline, set {LOCAL_COPY_ENV}=/path/to/names.txt "
@@ -61,5 +62,6 @@ def fetch_names(url: str, sha256: str, dest) -> str:
             f"{source}: checksum mismatch: data.sha256 expects {sha256}, file has {actual} "
             "(set data.sha256 to empty to use your own list)"
         )
+    parse_names(data, source)  # refuse a bad list here, naming the user's file, not our copy
     files.write_bytes(dest, data)
     return source

@@ -5,7 +5,7 @@ import click
 from pipeline.checkpoint import Checkpoint, save_checkpoint
 from pipeline.errors import PipelineError
 from pipeline.models import ModelConfig, build_model, count_params
-from pipeline.params import ModelParams, TrainParams, load_params
+from pipeline.params import MODEL_SECTIONS, ModelParams, TrainParams, WindowParams, load_params
 from pipeline.plots import write_loss_curve
 from pipeline.train import train as train_model
 from pipeline.windows import load_windows
@@ -22,6 +22,10 @@ def train(model, params_path, quiet):
     params = load_params(params_path)
     mp, tp = ModelParams.load(params, model), TrainParams.load(params)
     windows_path = f"data/windows/block_{mp.block_size}.safetensors"
+    sizes = WindowParams.load(params).block_sizes  # no windows are built at other sizes
+    if mp.block_size not in sizes:
+        raise PipelineError(f"params.yaml: {MODEL_SECTIONS[model]}.block_size must be one of "
+                            f"windows.block_sizes {list(sizes)}, got {mp.block_size}")
     windows, vocab, block_size = load_windows(windows_path)
     if block_size != mp.block_size:
         raise PipelineError(f"{windows_path}: holds block size {block_size}, "

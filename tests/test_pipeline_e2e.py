@@ -6,7 +6,9 @@ Tiny step counts keep it to a minute or so; the data stages run on the real list
 import json
 import os
 import shutil
+import signal
 import subprocess
+import time
 import sys
 from pathlib import Path
 
@@ -15,7 +17,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 
-TINY = {"train": {"steps": 300, "log_every": 100}, "sample": {"count": 10}}
+# enough steps that a kill lands mid-training; few enough to keep the test short
+TINY = {"train": {"steps": 2000, "log_every": 100}, "sample": {"count": 10}}
 
 
 def run(cmd, cwd, env):
@@ -52,6 +55,19 @@ def project(tmp_path_factory, names_path):
     return dest, env, git
 
 
+def kill_during_training(dest, env) -> int:
+    """Start the WaveNet's training under DVC and SIGKILL the whole process group mid-run."""
+    proc = subprocess.Popen(["dvc", "repro", "-f", "-s", "train@wavenet"], cwd=dest, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    for line in proc.stdout:
+        if "step/s" in line or "steps of sgd" in line:  # the trainer is under way
+            break
+    time.sleep(1.0)
+    os.killpg(proc.pid, signal.SIGKILL)
+    return proc.wait()
+
+
 def test_repro_then_experiment(project):
     dest, env, git = project
     log = run(["dvc", "repro"], dest, env)
@@ -68,6 +84,23 @@ def test_repro_then_experiment(project):
     run(git + ["commit", "-qm", "baseline run"], dest, env)
 
     assert stages_run(run(["dvc", "repro"], dest, env)) == set()  # everything up to date
+
+    # byte-for-byte: rerunning every stage from scratch gives the same dvc.lock
+    lock = (dest / "dvc.lock").read_bytes()
+    assert len(stages_run(run(["dvc", "repro", "-f"], dest, env))) == 10
+    assert (dest / "dvc.lock").read_bytes() == lock
+
+    # kill -9 in the middle of training; the next repro finishes with the same bytes
+    killed = kill_during_training(dest, env)
+    assert killed == -signal.SIGKILL, "training finished before the kill: raise TINY steps"
+    status = run(["dvc", "status"], dest, env)
+    assert "train@wavenet" in status
+    # empty DVC's cache, so that the rerun must retrain rather than restore the model
+    shutil.rmtree(dest / ".dvc/cache")
+    log = run(["dvc", "repro"], dest, env)
+    assert "train@wavenet" in stages_run(log), status + log
+    assert (dest / "dvc.lock").read_bytes() == lock
+    assert not list(dest.rglob(".*.tmp-*"))
 
     log = run(["dvc", "exp", "run", "-S", "model.hidden=8"], dest, env)
     assert stages_run(log) == {"train@wavenet", "evaluate@wavenet", "sample@wavenet"}

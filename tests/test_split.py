@@ -39,3 +39,21 @@ def test_parquet_round_trip(tmp_path):
     assert read_split(tmp_path / "train.parquet") == ["ann", "zoë"]
     assert read_vocab(tmp_path / "vocab.json").itos[0] == "."
     assert not list(tmp_path.glob(".*tmp*"))  # no temporary files left behind
+
+
+def test_damaged_parquet_names_the_file(tmp_path):
+    splits = {"train": ["ann"] * 50, "val": ["bob"], "test": ["cy"]}
+    write_splits(splits, Vocabulary.from_names(["ann", "bob", "cy"]), tmp_path)
+    path = tmp_path / "train.parquet"
+    path.write_bytes(path.read_bytes()[:40])
+    with pytest.raises(PipelineError, match="train.parquet: not a readable names parquet"):
+        read_split(path)
+
+
+def test_split_files_are_byte_stable(tmp_path):
+    splits = {"train": ["ann", "zoë"], "val": ["bob"], "test": ["cy"]}
+    vocab = Vocabulary.from_names(["ann", "zoë", "bob", "cy"])
+    write_splits(splits, vocab, tmp_path / "a")
+    write_splits(splits, vocab, tmp_path / "b")
+    for name in ("train.parquet", "val.parquet", "test.parquet", "vocab.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()

@@ -42,3 +42,11 @@ def test_save_load_round_trip_and_damage(tmp_path):
     path.write_bytes(path.read_bytes()[:-5])
     with pytest.raises(PipelineError, match="block_2.safetensors: damaged"):
         load_windows(path)
+
+
+def test_a_pickle_posing_as_windows_is_refused(tmp_path):
+    import pickle
+    path = tmp_path / "block_3.safetensors"
+    path.write_bytes(pickle.dumps({"train.X": torch.zeros(3)}))
+    with pytest.raises(PipelineError, match="block_3.safetensors: damaged or not a windows file"):
+        load_windows(path)

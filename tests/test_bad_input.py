@@ -1,0 +1,105 @@
+"""What a user sees for a wrong names list: each case accepted with a report, or
+refused with one line naming the file (and line) and what is wrong."""
+
+import hashlib
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from stages.fetch import fetch
+from stages.split import split
+
+NAMES = "\n".join(f"name{chr(97 + i % 26)}{chr(97 + i // 26)}" for i in range(40)) + "\n"
+
+
+def run_stage(command, args=()):
+    result = CliRunner().invoke(command, list(args))
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), \
+        f"a traceback escaped: {result.exception!r}"
+    return result
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MAKEMORE_DATA", raising=False)
+
+    def with_names(data: bytes, sha256=""):
+        (tmp_path / "mine.txt").write_bytes(data)
+        params = {"data": {"url": str(tmp_path / "mine.txt"), "sha256": sha256},
+                  "split": {"seed": 42, "train": 0.8, "val": 0.1}}
+        (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+        fetched = run_stage(fetch)
+        if fetched.exit_code:
+            return fetched
+        return run_stage(split)
+    return with_names
+
+
+ACCEPTED = [  # (case, file bytes, what the report must say)
+    ("CRLF line endings", NAMES.replace("\n", "\r\n").encode(), "40 names"),
+    ("surrounding whitespace", ("  anna \n\tbob\n" + NAMES).encode(), "2 names had surrounding"),
+    ("blank lines", ("\n\nanna\n\n" + NAMES + "\n").encode(), "4 blank lines skipped"),
+    ("uppercase and accents", ("Zoë\nÅsa\n" + NAMES).encode(), "vocabulary of 30 tokens"),
+    ("duplicates", ("anna\nanna\nanna\n" + NAMES).encode(), "2 duplicates kept"),
+    ("a UTF-8 byte order mark", ("\ufeff" + NAMES).encode(), "40 names (40 distinct"),
+]
+
+
+@pytest.mark.parametrize("case, data, report", ACCEPTED, ids=[c[0] for c in ACCEPTED])
+def test_accepted_and_reported(project, case, data, report):
+    result = project(data)
+    assert result.exit_code == 0, result.output
+    assert report in result.output
+
+
+REFUSED = [  # (case, file bytes, the one-line error must contain)
+    ("empty file", b"", "mine.txt: no names (empty file)"),
+    ("only blank lines", b"\n  \n\r\n", "mine.txt: no names (only blank lines)"),
+    ("a name with the reserved '.'", b"anna\nmr.bob\n", "mine.txt:2: name 'mr.bob' contains '.'"),
+    ("bytes that are not UTF-8", b"anna\nbj\xf6rn\n", "mine.txt:2: not UTF-8 text (byte 0xf6)"),
+    ("binary content", b"anna\x00\x01\x02bob\n", "mine.txt:1: control character U+0000"),
+    ("too few names for three splits", b"anna\nbob\n", "2 names are too few"),
+]
+
+
+@pytest.mark.parametrize("case, data, error", REFUSED, ids=[c[0] for c in REFUSED])
+def test_refused_with_one_line(project, case, data, error):
+    result = project(data)
+    assert result.exit_code == 1
+    assert error in result.stderr
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+
+
+def test_checksum_mismatch_shows_both_hashes(project):
+    result = project(NAMES.encode(), sha256="0" * 64)
+    actual = hashlib.sha256(NAMES.encode()).hexdigest()
+    assert result.exit_code == 1
+    assert f"expects {'0' * 64}, file has {actual}" in result.stderr
+
+
+def test_checksum_match_is_accepted(project):
+    result = project(NAMES.encode(), sha256=hashlib.sha256(NAMES.encode()).hexdigest())
+    assert result.exit_code == 0, result.output
+
+
+def test_missing_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MAKEMORE_DATA", str(tmp_path / "nowhere.txt"))
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"data": {"url": "x", "sha256": ""}}))
+    result = run_stage(fetch)
+    assert result.exit_code == 1
+    assert "nowhere.txt: not found (named by $MAKEMORE_DATA)" in result.stderr
+
+
+def test_unreachable_url_says_how_to_work_offline(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MAKEMORE_DATA", raising=False)
+    url = "http://127.0.0.1:9/names.txt"  # the discard port: connection refused at once
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"data": {"url": url, "sha256": ""}}))
+    result = run_stage(fetch)
+    assert result.exit_code == 1
+    assert f"could not download {url}" in result.stderr
+    assert "MAKEMORE_DATA=" in result.stderr
+    assert not (tmp_path / "data/raw/names.txt").exists()

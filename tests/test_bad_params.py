@@ -1,0 +1,58 @@
+"""Bad params are refused before any work, naming the key and what would be valid."""
+
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from stages.cli import main
+from conftest import ROOT
+
+CASES = [  # (stage args, params override "section.key", value, the error must contain)
+    (["train", "wavenet"], "model.hidden", 0, "model.hidden must be an integer >= 1, got 0"),
+    (["train", "mlp"], "baseline.n_embd", -3, "baseline.n_embd must be an integer >= 1, got -3"),
+    (["train", "mlp"], "train.steps", 0, "train.steps must be an integer >= 1, got 0"),
+    (["train", "mlp"], "train.batch_size", -1, "train.batch_size must be an integer >= 1"),
+    (["train", "mlp"], "train.lr", 0, "train.lr must be a number in (0.0, 10.0], got 0"),
+    (["train", "mlp"], "train.lr", -0.1, "train.lr must be a number in (0.0, 10.0]"),
+    (["train", "wavenet"], "model.block_size", 6,
+     "model.block_size must be a power of two >= 2 for the wavenet (it fuses pairs), got 6"),
+    (["train", "wavenet"], "model.block_size", 16,
+     "model.block_size must be one of windows.block_sizes [3, 8], got 16"),
+    (["train", "wavenet"], "model.hiden", 68,
+     "unknown key model.hiden (valid keys: block_size, n_embd, hidden, batch_norm)"),
+    (["train", "mlp"], "train.optimizer", "adam", "train.optimizer must be one of sgd, adamw"),
+    (["train", "mlp"], "train.seed", "x", "train.seed must be an integer >= 0, got 'x'"),
+    (["split"], "split.train", 0.95, "split.train + split.val must be < 1"),
+    (["split"], "split.val", 0, "split.val must be a number in (0.0, 1.0], got 0"),
+    (["windows", "3"], "windows.block_sizes", [0, 3], "windows.block_sizes must be a non-empty"),
+    (["windows", "5"], "windows.block_sizes", [3, 8], "block size 5 is not in windows.block_sizes"),
+    (["sample", "mlp"], "sample.count", 0, "sample.count must be an integer >= 1, got 0"),
+    (["fetch"], "data.sha256", "abc", "data.sha256 must be 64 hex digits, or empty"),
+]
+
+
+@pytest.mark.parametrize("args, key, value, error", CASES,
+                         ids=[f"{c[1]}={c[2]}" for c in CASES])
+def test_bad_param_is_refused_before_work(tmp_path, monkeypatch, args, key, value, error):
+    monkeypatch.chdir(tmp_path)
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    section, name = key.split(".")
+    params[section][name] = value
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1, result.output
+    assert f"error: " in result.stderr and error in result.stderr
+    assert not list(tmp_path.rglob("*.safetensors")) and not (tmp_path / "data").exists()
+
+
+def test_unknown_model_name():
+    result = CliRunner().invoke(main, ["train", "gpt"])
+    assert result.exit_code == 2 and "'gpt' is not one of 'mlp', 'wavenet'" in result.output
+
+
+def test_unreadable_params_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "params.yaml").write_text("train:\n  steps: [1,\n")
+    result = CliRunner().invoke(main, ["train", "mlp"])
+    assert result.exit_code == 1 and "params.yaml line 3: not valid YAML" in result.stderr
