@@ -30,6 +30,7 @@ from pipeline.train import train  # noqa: E402
 from pipeline.vocab import Vocabulary  # noqa: E402
 from pipeline.windows import context_windows  # noqa: E402
 
+DEFAULT_THREADS = torch.get_num_threads()
 LECTURE = TrainParams(steps=200_000, batch_size=32, lr=0.1, lr_final=0.01, decay_at=0.75,
                       optimizer="sgd", schedule="step", weight_decay=0.0, seed=42,
                       log_every=1000)
@@ -72,20 +73,27 @@ def main():
 @click.option("--repeats", default=2, show_default=True, help="Alternating runs; best is kept.")
 def steps(steps, repeats):
     """Steps/s of the notebook loop and the pipeline's trainer, same model and recipe."""
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {steps} steps, batch 32")
+    print(f"torch {torch.__version__}, default {DEFAULT_THREADS} threads, {steps} steps, batch 32")
     for name, (kwargs, builder) in MODELS.items():
         windows, vocab_size = lecture_windows(kwargs["block_size"])
         X, Y = windows["train"]
         config = ModelConfig(vocab_size=vocab_size, **kwargs)
         p = dataclasses.replace(LECTURE, steps=steps)
-        nb, ours = [], []
+        nb, nb1, ours = [], [], []
         for _ in range(repeats):
+            torch.set_num_threads(DEFAULT_THREADS)  # the notebook as it runs: torch's default
             nb.append(time_notebook(builder, X, Y, steps))
-            ours.append(time_pipeline(config, X, Y, p)[:2])
-        nb_s, ours_s = min(t for t, _ in nb), min(t for t, _ in ours)
-        print(f"{name:8s} notebook {steps / nb_s:7.0f} steps/s (last-1000 log10 loss "
-              f"{nb[0][1]:.4f}) | pipeline {steps / ours_s:7.0f} steps/s (last-1000 log10 "
-              f"loss {ours[0][1]:.4f}) | speed-up x{nb_s / ours_s:.2f}")
+            torch.set_num_threads(1)
+            nb1.append(time_notebook(builder, X, Y, steps))
+            ours.append(time_pipeline(config, X, Y, p)[:2])  # sets train.threads itself
+        best = {k: steps / min(t for t, _ in v) for k, v in
+                (("notebook", nb), ("notebook 1 thread", nb1), ("pipeline", ours))}
+        print(f"{name:8s} " + " | ".join(f"{k} {v:.0f} steps/s" for k, v in best.items())
+              + f" | speed-up x{best['pipeline'] / best['notebook']:.2f} "
+              f"(x{best['pipeline'] / best['notebook 1 thread']:.2f} against the notebook "
+              "on 1 thread)")
+        print(f"{name:8s} mean log10 loss of the last 1000 steps: notebook "
+              f"{nb[0][1]:.4f}, pipeline {ours[0][1]:.4f}")
 
 
 @main.command()

@@ -178,12 +178,13 @@ class TrainParams:
     weight_decay: float
     seed: int
     log_every: int
+    threads: int = 1
 
     @classmethod
     def load(cls, params):
         s = _Section(params, "train", ("steps", "batch_size", "lr", "lr_final", "decay_at",
                                        "optimizer", "schedule", "weight_decay", "seed",
-                                       "log_every"))
+                                       "log_every", "threads"))
         return cls(
             steps=s.int("steps", _REQUIRED),
             batch_size=s.int("batch_size", _REQUIRED),
@@ -195,6 +196,7 @@ class TrainParams:
             weight_decay=s.float("weight_decay", 0.0, low=0.0, high=1.0, low_open=False),
             seed=s.int("seed", 42, minimum=0),
             log_every=s.int("log_every", 1000),
+            threads=s.int("threads", 1),
         )
 
 

@@ -1,11 +1,11 @@
-import torch.nn.functional as F
 from torch import nn
 
 from pipeline.models.config import ModelConfig
 from pipeline.models.layers import hidden_block, output_layer
+from pipeline.models.sequential import EmbeddingSequential
 
 
-class MLP(nn.Module):
+class MLP(EmbeddingSequential):
     """Bengio et al. 2003, "A Neural Probabilistic Language Model", as in makemore Part 2.
 
     Embed each of ``block_size`` context characters, concatenate, one tanh hidden
@@ -18,12 +18,7 @@ class MLP(nn.Module):
         self.config = config
         self.embedding = nn.Embedding(config.vocab_size, config.n_embd)
         self.net = nn.Sequential(
+            nn.Flatten(),  # (B, T, n_embd) -> (B, T * n_embd)
             *hidden_block(config.block_size * config.n_embd, config.hidden, config.batch_norm),
             output_layer(config.hidden, config.vocab_size),
         )
-
-    def forward(self, idx, targets=None):
-        x = self.embedding(idx)  # (B, T, n_embd)
-        logits = self.net(x.flatten(1))  # (B, vocab)
-        loss = None if targets is None else F.cross_entropy(logits, targets)
-        return logits, loss

@@ -1,11 +1,11 @@
-import torch.nn.functional as F
 from torch import nn
 
 from pipeline.models.config import ModelConfig
 from pipeline.models.layers import FlattenConsecutive, hidden_block, output_layer
+from pipeline.models.sequential import EmbeddingSequential
 
 
-class WaveNet(nn.Module):
+class WaveNet(EmbeddingSequential):
     """The hierarchical model of makemore Part 5, after van den Oord et al. 2016,
     "WaveNet: A Generative Model for Raw Audio".
 
@@ -20,14 +20,9 @@ class WaveNet(nn.Module):
         levels = config.block_size.bit_length() - 1  # block_size = 2**levels
         layers, width = [], config.n_embd
         for _ in range(levels):
+            # (B, T, width) -> (B, T/2, 2*width) -> (B, T/2, hidden); T/2 = 1 is dropped
             layers += [FlattenConsecutive(2), *hidden_block(2 * width, config.hidden,
                                                              config.batch_norm)]
             width = config.hidden
         self.embedding = nn.Embedding(config.vocab_size, config.n_embd)
         self.net = nn.Sequential(*layers, output_layer(config.hidden, config.vocab_size))
-
-    def forward(self, idx, targets=None):
-        x = self.embedding(idx)  # (B, T, n_embd); each level halves T: (B, T/2, hidden) ...
-        logits = self.net(x)  # (B, vocab)
-        loss = None if targets is None else F.cross_entropy(logits, targets)
-        return logits, loss
