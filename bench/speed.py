@@ -45,7 +45,8 @@ def lecture_windows(block_size):
     names, _ = read_names(path)
     vocab = Vocabulary.from_names(names)
     splits = split_names(names, seed=42, train=0.8, val=0.1)
-    return {s: context_windows(v, vocab, block_size) for s, v in splits.items()}, len(vocab)
+    windows = {s: context_windows(v, vocab, block_size) for s, v in splits.items()}
+    return {s: tuple(map(torch.from_numpy, xy)) for s, xy in windows.items()}, len(vocab)
 
 
 def time_notebook(builder, X, Y, steps):
