@@ -42,7 +42,7 @@ def main():
 def run(only):
     """Queue the experiments and run them one after another (dvc exp run --temp)."""
     for name in only or EXPERIMENTS:
-        cmd = ["dvc", "exp", "run", "--temp", "--force", "-n", name]
+        cmd = ["dvc", "exp", "run", "--temp", "-n", name]
         for override in EXPERIMENTS[name]:
             cmd += ["-S", override]
         click.echo(f"$ {' '.join(cmd)}", err=True)
@@ -63,7 +63,7 @@ def table():
             click.echo(f"| {row} | {change} | | not run | | {lec_train} | {lec_val} | |")
             continue
         train, val = (result[f"metrics/{model}.json:{k}"] for k in ("train_loss", "val_loss"))
-        params = result[f"metrics/{model}.json:params"]
+        params = int(result[f"metrics/{model}.json:params"])
         click.echo(f"| {row} | {change} | {params:,} | {train:.3f} | {val:.3f} | {lec_train} | "
                    f"{lec_val} | {val - lec_val:+.3f} |")
 
