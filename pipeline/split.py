@@ -18,8 +18,10 @@ from pipeline.vocab import Vocabulary
 SPLITS = ("train", "val", "test")
 
 
-def split_names(names, seed: int, train: float, val: float, dedupe: bool = False):
-    """A dict split -> list of names. ``dedupe`` keeps each name's first occurrence."""
+def split_names(names, seed: int, train: float, val: float, dedupe: bool = False,
+                source: str = "names"):
+    """A dict split -> list of names. ``dedupe`` keeps each name's first occurrence;
+    ``source`` names the list in errors."""
     names = list(dict.fromkeys(names)) if dedupe else list(names)
     random.seed(seed)  # the lecture seeds the global generator; same sequence as its notebook
     random.shuffle(names)
@@ -28,7 +30,8 @@ def split_names(names, seed: int, train: float, val: float, dedupe: bool = False
     splits = {"train": names[:n1], "val": names[n1:n2], "test": names[n2:]}
     empty = [k for k, v in splits.items() if not v]
     if empty:
-        raise PipelineError(f"{n} names are too few for split.train={train}, split.val={val}: "
+        raise PipelineError(f"{source}: {n} names are too few for split.train={train}, "
+                            f"split.val={val}: "
                             f"the {' and '.join(empty)} split would be empty")
     return splits
 

@@ -60,7 +60,7 @@ REFUSED = [  # (case, file bytes, the one-line error must contain)
     ("a name with the reserved '.'", b"anna\nmr.bob\n", "mine.txt:2: name 'mr.bob' contains '.'"),
     ("bytes that are not UTF-8", b"anna\nbj\xf6rn\n", "mine.txt:2: not UTF-8 text (byte 0xf6)"),
     ("binary content", b"anna\x00\x01\x02bob\n", "mine.txt:1: control character U+0000"),
-    ("too few names for three splits", b"anna\nbob\n", "2 names are too few"),
+    ("too few names for three splits", b"anna\nbob\n", "names.txt: 2 names are too few"),
 ]
 
 

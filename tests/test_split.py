@@ -29,7 +29,7 @@ def test_dedupe_removes_repeats_before_splitting():
 
 
 def test_too_few_names_are_refused():
-    with pytest.raises(PipelineError, match="2 names are too few.*the val split would be empty"):
+    with pytest.raises(PipelineError, match="names: 2 names are too few.*the val split would be empty"):
         split_names(["ann", "bob"], seed=0, train=0.8, val=0.1)
 
 
