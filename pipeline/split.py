@@ -46,9 +46,7 @@ def write_splits(splits, vocab: Vocabulary, out_dir):
 
 
 def read_split(path) -> list[str]:
-    path = Path(path)
-    if not path.is_file():
-        raise PipelineError(f"{path}: not found (it is made by the split stage)")
+    path = files.require_file(path, "the split stage")
     try:
         table = pq.read_table(path, columns=["name"])
     except (pa.ArrowInvalid, OSError, KeyError) as e:

@@ -29,12 +29,14 @@ def test_loss_curve_means_blocks():
     assert curve == [(2, 2.0), (4, 3.0), (5, 5.0)]
 
 
-def _tiny_run(seed):
+def _tiny_run(seed, hand_backward=True):
     torch.manual_seed(0)
     X = torch.randint(0, 5, (200, 4))
     Y = (X.sum(1) % 5)  # learnable
     cfg = ModelConfig(arch="wavenet", vocab_size=5, block_size=4, n_embd=4, hidden=16)
     model = build_model(cfg, seed=seed)
+    if not hand_backward:  # leaves the trainer only autograd
+        model.supports_forward_backward = lambda: False
     p = dataclasses.replace(LECTURE, steps=300, log_every=100, seed=seed)
     return model, train(model, X, Y, p, progress=False)
 
@@ -49,3 +51,12 @@ def test_training_lowers_the_loss_and_is_repeatable():
     assert all(torch.equal(a[k], b[k]) for k in a)
     _, curve_c = _tiny_run(seed=4)
     assert curve_c != curve_a
+
+
+def test_autograd_path_trains_the_same_way():
+    model_a, curve_a = _tiny_run(seed=3)
+    model_b, curve_b = _tiny_run(seed=3, hand_backward=False)
+    assert [s for s, _ in curve_a] == [s for s, _ in curve_b]
+    assert all(abs(a - b) < 1e-4 for (_, a), (_, b) in zip(curve_a, curve_b))
+    a, b = model_a.state_dict(), model_b.state_dict()
+    assert all(torch.allclose(a[k].double(), b[k].double(), atol=1e-4) for k in a)

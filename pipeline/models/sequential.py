@@ -3,8 +3,7 @@
 Besides the usual autograd ``forward``, such a model can compute its gradients by
 hand (the chain rule per layer, as in makemore Part 4). At batch 32 on a CPU the
 work per op is tiny, so autograd's bookkeeping is a large share of a step; the
-hand-derived backward calls a third as many ops and is checked against autograd
-in the tests.
+hand-derived backward calls fewer ops and is checked against autograd in the tests.
 """
 
 import torch
