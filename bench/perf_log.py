@@ -1,6 +1,6 @@
 """The Part 5 performance log as DVC experiments, and the table beside the lecture's.
 
-    python bench/perf_log.py run      # runs the experiments one after another (~15 min)
+    python bench/perf_log.py run      # queues the experiments and runs them, 2 at a time
     python bench/perf_log.py table    # prints the reproduced table next to the lecture's
 
 Each experiment trains both models, so two experiments cover four rows: the
@@ -39,15 +39,23 @@ def main():
 @main.command()
 @click.option("--only", type=click.Choice(sorted(EXPERIMENTS)), multiple=True,
               help="Run just these experiments.")
-def run(only):
-    """Queue the experiments and run them one after another (dvc exp run --temp)."""
+@click.option("--jobs", default=2, show_default=True,
+              help="Experiments run at once (each trains on train.threads threads).")
+def run(only, jobs):
+    """Queue the experiments in DVC's queue, then run the queue and wait for it."""
     for name in only or EXPERIMENTS:
-        cmd = ["dvc", "exp", "run", "--temp", "-n", name]
+        cmd = ["dvc", "exp", "run", "--queue", "-n", name]
         for override in EXPERIMENTS[name]:
             cmd += ["-S", override]
-        click.echo(f"$ {' '.join(cmd)}", err=True)
-        if subprocess.run(cmd).returncode != 0:
-            sys.exit(f"error: experiment {name} failed (see dvc's output above)")
+        _run(cmd, f"could not queue experiment {name}")
+    _run(["dvc", "exp", "run", "--run-all", "--jobs", str(jobs)],
+         "an experiment failed; see 'dvc queue logs <name>'")
+
+
+def _run(cmd, failure):
+    click.echo(f"$ {' '.join(cmd)}", err=True)
+    if subprocess.run(cmd).returncode != 0:
+        sys.exit(f"error: {failure}")
 
 
 @main.command()

@@ -179,12 +179,13 @@ class TrainParams:
     seed: int
     log_every: int
     threads: int = 1
+    compile: bool = True
 
     @classmethod
     def load(cls, params):
         s = _Section(params, "train", ("steps", "batch_size", "lr", "lr_final", "decay_at",
                                        "optimizer", "schedule", "weight_decay", "seed",
-                                       "log_every", "threads"))
+                                       "log_every", "threads", "compile"))
         return cls(
             steps=s.int("steps", _REQUIRED),
             batch_size=s.int("batch_size", _REQUIRED),
@@ -197,6 +198,7 @@ class TrainParams:
             seed=s.int("seed", 42, minimum=0),
             log_every=s.int("log_every", 1000),
             threads=s.int("threads", 1),
+            compile=s.bool("compile", True),
         )
 
 

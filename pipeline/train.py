@@ -2,11 +2,17 @@
 
 The trainer knows only the contract ``model(idx, targets) -> (logits, loss)``,
 plus, where a model offers it, ``forward_backward(idx, targets) -> loss``, which
-sets the same gradients without autograd (faster at batch 32). Minibatches are drawn uniformly with replacement from the training windows by a
-seeded generator, so the same params give the same weights, step for step.
+sets the same gradients without autograd (faster at batch 32). With
+``train.compile`` that function is compiled by torch.compile (inductor, C++
+wrapper) into one native call per step: at these sizes Python and per-op dispatch
+cost more than the arithmetic. Minibatches are drawn uniformly with replacement
+from the training windows by a seeded generator, so the same params give the
+same weights, step for step.
 """
 
+import functools
 import math
+import sys
 import time
 
 import torch
@@ -69,18 +75,20 @@ def minibatches(X: torch.Tensor, Y: torch.Tensor, p: TrainParams):
 
 
 def train(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor, p: TrainParams,
-          progress: bool = True) -> list[tuple[int, float]]:
+          progress: bool = True, timings: dict | None = None) -> list[tuple[int, float]]:
     """Train ``model`` in place on windows X (N, T), Y (N,).
 
     Returns the loss curve: (last step of the block, mean log10 loss over the
-    block) for every ``log_every`` steps, as the lecture plots it.
+    block) for every ``log_every`` steps, as the lecture plots it. ``timings``, if
+    given, receives the wall time of the first step (which compiles) and of the
+    run, and the steps/s after the first step.
     """
     # A fixed thread count: results then do not depend on the machine's core count,
     # and at batch 32 one thread beats two (the ops are too small to split).
     torch.set_num_threads(p.threads)
     model.train()
     optimizer = make_optimizer(model, p)
-    step_fn = _hand_derived_step if _has_hand_backward(model) else _autograd_step
+    step_fn = _step_function(model, p, progress)
     losses = []  # detached loss tensors; turned into numbers once, at the end
     bar = tqdm(total=p.steps, disable=not progress, unit="step", mininterval=1.0,
                dynamic_ncols=True)
@@ -90,20 +98,64 @@ def train(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor, p: TrainPara
             lr = new_lr
             for group in optimizer.param_groups:
                 group["lr"] = lr
-        losses.append(step_fn(model, optimizer, xb, yb))
+        losses.append(step_fn(optimizer, xb, yb))
+        if step == 0:
+            first_step = time.perf_counter()
         if (step + 1) % p.log_every == 0 or step + 1 == p.steps:
             bar.update(step + 1 - bar.n)
             bar.set_postfix(loss=f"{losses[-1].item():.4f}", lr=f"{lr:g}", refresh=False)
     bar.close()
-    elapsed = time.perf_counter() - started
+    finished = time.perf_counter()
+    rate = (p.steps - 1) / (finished - first_step) if p.steps > 1 else float("nan")
+    if timings is not None:
+        timings.update(seconds=finished - started, first_step_seconds=first_step - started,
+                       steps_per_second=rate)
     if progress:
-        print(f"trained {p.steps} steps in {elapsed:.1f}s ({p.steps / elapsed:.0f} steps/s)")
+        print(f"trained {p.steps} steps in {finished - started:.1f}s "
+              f"(first step {first_step - started:.1f}s, then {rate:.0f} steps/s)")
     return loss_curve(torch.stack(losses).log10(), p.log_every)
 
 
 def _has_hand_backward(model) -> bool:
     """Models may offer ``forward_backward``: the same gradients without autograd."""
     return getattr(model, "supports_forward_backward", lambda: False)()
+
+
+def _step_function(model, p: TrainParams, progress: bool):
+    """``step(optimizer, xb, yb) -> loss``: one optimisation step."""
+    if not _has_hand_backward(model):
+        return functools.partial(_autograd_step, model)
+    for param in model.parameters():  # every .grad exists before the first (traced) step
+        param.grad = torch.zeros_like(param)
+    forward_backward = model.forward_backward
+    if p.compile:
+        if progress:
+            print("compiling the training step on its first call (train.compile: false skips it)")
+        forward_backward = _compiled(forward_backward)
+    return functools.partial(_hand_derived_step, forward_backward)
+
+
+def _compiled(fn):
+    """``fn`` compiled on its first call; if this machine cannot compile (no C++
+    compiler, say), say so and run ``fn`` as it is: the results are the same."""
+    compiled = torch.compile(fn, dynamic=False, options={"cpp_wrapper": True})
+    current = None
+
+    def call(*args):
+        nonlocal current
+        if current is None:
+            try:
+                loss = compiled(*args)  # compilation fails before the step runs
+                current = compiled
+            except torch._dynamo.exc.BackendCompilerFailed as e:
+                print(f"warning: torch.compile failed ({str(e).splitlines()[0][:200]}); "
+                      "training without it (slower, same results); set train.compile: "
+                      "false to skip the attempt", file=sys.stderr)
+                current = fn
+                loss = fn(*args)
+            return loss
+        return current(*args)
+    return call
 
 
 def _autograd_step(model, optimizer, xb, yb) -> torch.Tensor:
@@ -114,8 +166,8 @@ def _autograd_step(model, optimizer, xb, yb) -> torch.Tensor:
     return loss.detach()
 
 
-def _hand_derived_step(model, optimizer, xb, yb) -> torch.Tensor:
-    loss = model.forward_backward(xb, yb)  # sets every .grad afresh
+def _hand_derived_step(forward_backward, optimizer, xb, yb) -> torch.Tensor:
+    loss = forward_backward(xb, yb)  # sets every .grad afresh
     optimizer.step()
     return loss
 

@@ -23,6 +23,7 @@ CASES = [  # (stage args, params override "section.key", value, the error must c
      "unknown key model.hiden (valid keys: block_size, n_embd, hidden, batch_norm)"),
     (["train", "mlp"], "train.optimizer", "adam", "train.optimizer must be one of sgd, adamw"),
     (["train", "mlp"], "train.seed", "x", "train.seed must be an integer >= 0, got 'x'"),
+    (["train", "mlp"], "train.compile", "yes", "train.compile must be true or false, got 'yes'"),
     (["split"], "split.train", 0.95, "split.train + split.val must be < 1"),
     (["split"], "split.val", 0, "split.val must be a number in (0.0, 1.0], got 0"),
     (["windows", "3"], "windows.block_sizes", [0, 3], "windows.block_sizes must be a non-empty"),

@@ -8,7 +8,7 @@ from pipeline.train import learning_rate, loss_curve, train
 
 LECTURE = TrainParams(steps=200_000, batch_size=32, lr=0.1, lr_final=0.01, decay_at=0.75,
                       optimizer="sgd", schedule="step", weight_decay=0.0, seed=42,
-                      log_every=1000)
+                      log_every=1000, compile=False)
 
 
 def test_lecture_schedule_drops_at_150k():
@@ -29,7 +29,7 @@ def test_loss_curve_means_blocks():
     assert curve == [(2, 2.0), (4, 3.0), (5, 5.0)]
 
 
-def _tiny_run(seed, hand_backward=True):
+def _tiny_run(seed, hand_backward=True, compile=False):
     torch.manual_seed(0)
     X = torch.randint(0, 5, (200, 4))
     Y = (X.sum(1) % 5)  # learnable
@@ -37,7 +37,7 @@ def _tiny_run(seed, hand_backward=True):
     model = build_model(cfg, seed=seed)
     if not hand_backward:  # leaves the trainer only autograd
         model.supports_forward_backward = lambda: False
-    p = dataclasses.replace(LECTURE, steps=300, log_every=100, seed=seed)
+    p = dataclasses.replace(LECTURE, steps=300, log_every=100, seed=seed, compile=compile)
     return model, train(model, X, Y, p, progress=False)
 
 
@@ -60,3 +60,26 @@ def test_autograd_path_trains_the_same_way():
     assert all(abs(a - b) < 1e-4 for (_, a), (_, b) in zip(curve_a, curve_b))
     a, b = model_a.state_dict(), model_b.state_dict()
     assert all(torch.allclose(a[k].double(), b[k].double(), atol=1e-4) for k in a)
+
+
+def test_compiled_step_trains_like_the_eager_one():
+    # inductor fuses the elementwise work, so the bits may differ, not the training
+    model_a, curve_a = _tiny_run(seed=3)
+    model_b, curve_b = _tiny_run(seed=3, compile=True)
+    assert [s for s, _ in curve_a] == [s for s, _ in curve_b]
+    assert all(abs(a - b) < 1e-4 for (_, a), (_, b) in zip(curve_a, curve_b))
+    a, b = model_a.state_dict(), model_b.state_dict()
+    assert all(torch.allclose(a[k].double(), b[k].double(), atol=1e-4) for k in a)
+
+
+def test_a_failed_compile_falls_back_to_eager(monkeypatch, capsys):
+    def broken_compile(fn, **kwargs):
+        def call(*args):
+            raise torch._dynamo.exc.BackendCompilerFailed(
+                None, RuntimeError("no C++ compiler"), None)
+        return call
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    _, eager = _tiny_run(seed=3)
+    _, fallen_back = _tiny_run(seed=3, compile=True)
+    assert fallen_back == eager  # the very same run, without compilation
+    assert "torch.compile failed (" in capsys.readouterr().err

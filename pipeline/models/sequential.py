@@ -29,22 +29,25 @@ class EmbeddingSequential(nn.Module):
         """Set every parameter's ``.grad`` as ``forward(idx, targets)[1].backward()``
         would, and update batch-norm running statistics as in training mode.
 
-        Returns the loss, detached.
+        Returns the loss, detached. The ``.grad`` tensors are kept and overwritten
+        in place from step to step (no allocations for them after the first).
         """
-        x = F.embedding(idx, self.embedding.weight)  # (B, T, n_embd)
+        B = len(targets)
+        # Activations stay 2-D (rows, features): a (B, T, C) tensor is held as its
+        # (B*T, C) view, so both flattens are free views and every op sees a matrix.
+        x = F.embedding(idx.view(-1), self.embedding.weight)  # (B*T, n_embd)
         activations = [x]  # the input of layer i is activations[i], its output [i + 1]
         for layer in self.net:
-            activations.append(_forward(layer, activations[-1]))
+            activations.append(_forward(layer, activations[-1], B))
         logp = torch.log_softmax(activations[-1], dim=-1)  # (B, vocab)
         onehot = torch.zeros_like(logp).scatter_(1, targets[:, None], 1.0)
-        loss = torch.dot(logp.view(-1), onehot.view(-1)).neg_().div_(len(targets))
+        loss = torch.dot(logp.view(-1), onehot.view(-1)).neg_().div_(B)
         # d(mean loss)/d(logits) = (softmax - onehot) / B
-        grad = logp.exp_().sub_(onehot).div_(len(targets))
+        grad = logp.exp_().sub_(onehot).div_(B)
         for i in reversed(range(len(self.net))):
             grad = _backward(self.net[i], activations[i], activations[i + 1], grad)
         weight = self.embedding.weight
-        weight.grad = torch.zeros_like(weight).index_add_(
-            0, idx.reshape(-1), grad.reshape(-1, weight.shape[1]))
+        _grad_buffer(weight).zero_().index_add_(0, idx.view(-1), grad)
         return loss
 
     def supports_forward_backward(self) -> bool:
@@ -54,34 +57,46 @@ class EmbeddingSequential(nn.Module):
 _LAYERS = (nn.Flatten, FlattenConsecutive, nn.Linear, SequenceBatchNorm, nn.Tanh)
 
 
-def _forward(layer, x):
-    """The layer's training-mode forward; batch norm keeps what its backward needs."""
+def _forward(layer, x, batch):
+    """The layer's training-mode forward on 2-D activations (see forward_backward);
+    batch norm keeps what its backward needs."""
+    if isinstance(layer, nn.Linear):
+        if layer.bias is None:
+            return x.mm(layer.weight.t())
+        return torch.addmm(layer.bias, x, layer.weight.t())
     if isinstance(layer, SequenceBatchNorm):
-        x2 = x.reshape(-1, x.shape[-1])
         out, layer.saved_mean, layer.saved_invstd = torch.native_batch_norm(
-            x2, layer.weight, layer.bias, layer.running_mean, layer.running_var, True,
+            x, layer.weight, layer.bias, layer.running_mean, layer.running_var, True,
             layer.momentum, layer.eps)
         layer.num_batches_tracked.add_(1)
-        return out.view(x.shape)
-    return layer(x)
+        return out
+    if isinstance(layer, nn.Tanh):
+        return torch.tanh(x)
+    if isinstance(layer, FlattenConsecutive):  # (B*T, C) -> (B*T/n, n*C)
+        return x.view(-1, layer.n * x.shape[1])
+    return x.view(batch, -1)  # nn.Flatten: (B*T, C) -> (B, T*C)
 
 
 def _backward(layer, x_in, x_out, grad):
     """Given d(loss)/d(output) and the layer's input and output, set its params'
     grads and return d(loss)/d(input)."""
     if isinstance(layer, nn.Linear):
-        x2, g2 = x_in.reshape(-1, layer.in_features), grad.reshape(-1, layer.out_features)
-        layer.weight.grad = g2.t().mm(x2)
+        torch.mm(grad.t(), x_in, out=_grad_buffer(layer.weight))
         if layer.bias is not None:
-            layer.bias.grad = g2.sum(0)
-        return g2.mm(layer.weight).view(x_in.shape)
+            torch.sum(grad, 0, out=_grad_buffer(layer.bias))
+        return grad.mm(layer.weight)
     if isinstance(layer, SequenceBatchNorm):
-        C = x_in.shape[-1]
         g, layer.weight.grad, layer.bias.grad = torch.ops.aten.native_batch_norm_backward(
-            grad.reshape(-1, C), x_in.reshape(-1, C), layer.weight, layer.running_mean,
-            layer.running_var, layer.saved_mean, layer.saved_invstd, True, layer.eps,
-            [True, True, True])
-        return g.view(x_in.shape)
+            grad, x_in, layer.weight, layer.running_mean, layer.running_var,
+            layer.saved_mean, layer.saved_invstd, True, layer.eps, [True, True, True])
+        return g
     if isinstance(layer, nn.Tanh):
         return torch.ops.aten.tanh_backward(grad, x_out)
-    return grad.reshape(x_in.shape)  # the flattens only move numbers around
+    return grad.view(x_in.shape)  # the flattens only move numbers around
+
+
+def _grad_buffer(param):
+    """``param.grad``, allocated on first use and then written in place."""
+    if param.grad is None:
+        param.grad = torch.zeros_like(param)
+    return param.grad
