@@ -53,23 +53,22 @@ def test_training_lowers_the_loss_and_is_repeatable():
     assert curve_c != curve_a
 
 
-def test_autograd_path_trains_the_same_way():
-    model_a, curve_a = _tiny_run(seed=3)
-    model_b, curve_b = _tiny_run(seed=3, hand_backward=False)
+def _assert_same_training(run_a, run_b):
+    """Same loss curve and weights up to float noise."""
+    (model_a, curve_a), (model_b, curve_b) = run_a, run_b
     assert [s for s, _ in curve_a] == [s for s, _ in curve_b]
     assert all(abs(a - b) < 1e-4 for (_, a), (_, b) in zip(curve_a, curve_b))
     a, b = model_a.state_dict(), model_b.state_dict()
     assert all(torch.allclose(a[k].double(), b[k].double(), atol=1e-4) for k in a)
+
+
+def test_autograd_path_trains_the_same_way():
+    _assert_same_training(_tiny_run(seed=3), _tiny_run(seed=3, hand_backward=False))
 
 
 def test_compiled_step_trains_like_the_eager_one():
     # inductor fuses the elementwise work, so the bits may differ, not the training
-    model_a, curve_a = _tiny_run(seed=3)
-    model_b, curve_b = _tiny_run(seed=3, compile=True)
-    assert [s for s, _ in curve_a] == [s for s, _ in curve_b]
-    assert all(abs(a - b) < 1e-4 for (_, a), (_, b) in zip(curve_a, curve_b))
-    a, b = model_a.state_dict(), model_b.state_dict()
-    assert all(torch.allclose(a[k].double(), b[k].double(), atol=1e-4) for k in a)
+    _assert_same_training(_tiny_run(seed=3), _tiny_run(seed=3, compile=True))
 
 
 def test_a_failed_compile_falls_back_to_eager(monkeypatch, capsys):
