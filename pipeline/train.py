@@ -137,7 +137,8 @@ def _step_function(model, p: TrainParams, progress: bool):
 
 def _compiled(fn):
     """``fn`` compiled on its first call; if this machine cannot compile (no C++
-    compiler, say), say so and run ``fn`` as it is: the results are the same."""
+    compiler, say), say so and run ``fn`` as it is: the same training, slower, and
+    different from a compiled run only by float rounding."""
     compiled = torch.compile(fn, dynamic=False, options={"cpp_wrapper": True})
     current = None
 
@@ -149,7 +150,7 @@ def _compiled(fn):
                 current = compiled
             except torch._dynamo.exc.BackendCompilerFailed as e:
                 print(f"warning: torch.compile failed ({str(e).splitlines()[0][:200]}); "
-                      "training without it (slower, same results); set train.compile: "
+                      "training without it (slower; equal up to float rounding); set train.compile: "
                       "false to skip the attempt", file=sys.stderr)
                 current = fn
                 loss = fn(*args)

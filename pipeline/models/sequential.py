@@ -29,8 +29,9 @@ class EmbeddingSequential(nn.Module):
         """Set every parameter's ``.grad`` as ``forward(idx, targets)[1].backward()``
         would, and update batch-norm running statistics as in training mode.
 
-        Returns the loss, detached. The ``.grad`` tensors are kept and overwritten
-        in place from step to step (no allocations for them after the first).
+        Returns the loss, detached. The Linear and embedding ``.grad`` tensors are
+        kept and overwritten in place from step to step; batch norm's backward
+        returns fresh ones.
         """
         B = len(targets)
         # Activations stay 2-D (rows, features): a (B, T, C) tensor is held as its
