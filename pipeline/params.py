@@ -13,7 +13,9 @@ import yaml
 from pipeline.errors import PipelineError
 
 OPTIMIZERS = ("sgd", "adamw")
-SCHEDULES = ("step", "cosine")
+SCHEDULES = ("step", "cosine", "linear")
+SAMPLINGS = ("replacement", "epochs")
+MATMUL_PRECISIONS = ("float32", "bfloat16")
 
 
 def load_params(path="params.yaml") -> dict:
@@ -180,14 +182,23 @@ class TrainParams:
     log_every: int
     threads: int = 1
     compile: bool = True
+    warmup_steps: int = 0
+    sampling: str = "replacement"
+    matmul_precision: str = "float32"
 
     @classmethod
     def load(cls, params):
         s = _Section(params, "train", ("steps", "batch_size", "lr", "lr_final", "decay_at",
-                                       "optimizer", "schedule", "weight_decay", "seed",
-                                       "log_every", "threads", "compile"))
+                                       "optimizer", "schedule", "warmup_steps", "weight_decay",
+                                       "sampling", "seed", "log_every", "threads", "compile",
+                                       "matmul_precision"))
+        steps = s.int("steps", _REQUIRED)
+        warmup_steps = s.int("warmup_steps", 0, minimum=0)
+        if warmup_steps >= steps:
+            s._fail("warmup_steps", f"an integer >= 0 and below train.steps ({steps})",
+                    warmup_steps)
         return cls(
-            steps=s.int("steps", _REQUIRED),
+            steps=steps,
             batch_size=s.int("batch_size", _REQUIRED),
             lr=s.float("lr", _REQUIRED, high=10.0),
             lr_final=s.float("lr_final", 0.01, low=0.0, high=10.0, low_open=False),
@@ -199,6 +210,9 @@ class TrainParams:
             log_every=s.int("log_every", 1000),
             threads=s.int("threads", 1),
             compile=s.bool("compile", True),
+            warmup_steps=warmup_steps,
+            sampling=s.choice("sampling", SAMPLINGS, "replacement"),
+            matmul_precision=s.choice("matmul_precision", MATMUL_PRECISIONS, "float32"),
         )
 
 

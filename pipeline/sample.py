@@ -2,34 +2,51 @@
 
 Start from a context of all dots, sample the next character from the softmax,
 shift it in, stop at '.'. All names are generated side by side, one forward pass
-per character position, from a seeded generator.
+per character position, from a seeded generator. The model runs in numpy
+(``pipeline/numpy_model.py``): the forward passes take a few hundredths of a
+second, importing torch would take 1-2 s.
 """
 
-import torch
+import numpy as np
 
+from pipeline.numpy_model import NumpyModel
 from pipeline.vocab import Vocabulary
 
 
-@torch.no_grad()
-def sample_names(model: torch.nn.Module, vocab: Vocabulary, block_size: int, count: int,
-                 seed: int, max_length: int) -> list[str]:
+def sample_names(model: NumpyModel, vocab: Vocabulary, count: int, seed: int,
+                 max_length: int) -> list[str]:
     """``count`` names of at most ``max_length`` characters (longer ones are cut there)."""
-    model.eval()
-    generator = torch.Generator().manual_seed(seed)
-    context = torch.zeros((count, block_size), dtype=torch.long)  # all dots
-    out = torch.zeros((count, max_length), dtype=torch.long)
-    finished = torch.zeros(count, dtype=torch.bool)
+    rng = np.random.default_rng(seed)
+    context = np.zeros((count, model.block_size), dtype=np.int64)  # all dots
+    out = np.zeros((count, max_length), dtype=np.int64)
+    finished = np.zeros(count, dtype=bool)
     for t in range(max_length):
-        logits, _ = model(context)
-        probs = torch.softmax(logits, dim=-1)
-        nxt = torch.multinomial(probs, 1, generator=generator).squeeze(1)  # (count,)
+        nxt = draw(softmax(model.logits(context)), rng)  # (count,)
         nxt[finished] = 0
         out[:, t] = nxt
         finished |= nxt == 0
         if finished.all():
             break
-        context = torch.cat([context[:, 1:], nxt[:, None]], dim=1)
+        context = np.concatenate([context[:, 1:], nxt[:, None]], axis=1)
     return [vocab.decode(row).split(".", 1)[0] for row in out.tolist()]
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise probabilities in float64, the max subtracted first so exp cannot overflow."""
+    z = logits.astype(np.float64)
+    z -= z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def draw(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One class per row by inverting its CDF at a uniform draw: the first class whose
+    cumulative probability exceeds it."""
+    cdf = np.cumsum(probs, axis=1)
+    u = rng.random((len(probs), 1)) * cdf[:, -1:]
+    index = (cdf <= u).sum(axis=1)
+    # u < cdf[:, -1] exactly, but the product can round up to it: no class past the last
+    return np.minimum(index, probs.shape[1] - 1)
 
 
 def sample_report(samples: list[str], train_names, max_length: int) -> dict:

@@ -1,22 +1,48 @@
-"""``makemore``: every stage command under one roof, for use outside DVC."""
+"""``makemore``: every stage command under one roof, for use outside DVC.
+
+Subcommands are imported only when run (click's LazyGroup pattern): importing them
+all would import torch (train, evaluate), 1-2 s that ``makemore sample`` and the data
+stages do not need. ``makemore --help`` still imports every one, to show its help.
+"""
+
+import importlib
 
 import click
 
-from stages.evaluate import evaluate
-from stages.fetch import fetch
-from stages.sample import sample
-from stages.split import split
-from stages.train import train
-from stages.windows import windows
+COMMANDS = {  # name -> "module:attribute" of its click command
+    "fetch": "stages.fetch:fetch",
+    "split": "stages.split:split",
+    "windows": "stages.windows:windows",
+    "train": "stages.train:train",
+    "evaluate": "stages.evaluate:evaluate",
+    "sample": "stages.sample:sample",
+}
 
 
-@click.group()
+class LazyGroup(click.Group):
+    """A group whose subcommands are named up front and imported on first use."""
+
+    def __init__(self, *args, lazy_commands: dict[str, str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = lazy_commands
+
+    def list_commands(self, ctx):
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx, cmd_name):
+        if cmd_name not in self.lazy_commands:
+            return super().get_command(ctx, cmd_name)
+        module, attribute = self.lazy_commands[cmd_name].split(":")
+        command = getattr(importlib.import_module(module), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{self.lazy_commands[cmd_name]} is not a click command")
+        return command
+
+
+@click.group(cls=LazyGroup, lazy_commands=COMMANDS)
 def main():
     """The makemore pipeline's stages: fetch, split, windows, train, evaluate, sample."""
 
-
-for command in (fetch, split, windows, train, evaluate, sample):
-    main.add_command(command)
 
 if __name__ == "__main__":
     main()

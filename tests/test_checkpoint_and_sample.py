@@ -1,12 +1,14 @@
 import pickle
 
+import numpy as np
 import pytest
 import torch
 
 from pipeline.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from pipeline.errors import PipelineError
 from pipeline.models import ModelConfig, build_model
-from pipeline.sample import sample_names, sample_report
+from pipeline.numpy_model import load_numpy_model
+from pipeline.sample import draw, sample_names, sample_report, softmax
 from pipeline.vocab import Vocabulary
 
 VOCAB = Vocabulary(tuple(".abcdefghijklmnopqrstuvwxyz"))
@@ -62,12 +64,39 @@ def test_malicious_pickle_is_refused_without_running_it(tmp_path, monkeypatch):
 
 
 def test_sampling_is_seeded(checkpoint):
-    _, model = checkpoint
-    a = sample_names(model, VOCAB, 8, count=50, seed=1, max_length=12)
-    b = sample_names(model, VOCAB, 8, count=50, seed=1, max_length=12)
-    c = sample_names(model, VOCAB, 8, count=50, seed=2, max_length=12)
+    path, _ = checkpoint
+    model, vocab = load_numpy_model(path)
+    a = sample_names(model, vocab, count=50, seed=1, max_length=12)
+    b = sample_names(model, vocab, count=50, seed=1, max_length=12)
+    c = sample_names(model, vocab, count=50, seed=2, max_length=12)
     assert a == b and a != c
     assert len(a) == 50 and all(len(n) <= 12 and "." not in n for n in a)
+
+
+def test_sampling_cuts_at_max_length(checkpoint):
+    path, _ = checkpoint
+    model, vocab = load_numpy_model(path)
+    names = sample_names(model, vocab, count=200, seed=0, max_length=3)
+    assert all(len(n) <= 3 for n in names) and any(len(n) == 3 for n in names)
+
+
+def test_sampling_follows_the_model(checkpoint):
+    # an output layer that puts all the probability on 'e' gives names of 'e's alone
+    path, _ = checkpoint
+    model, vocab = load_numpy_model(path)
+    model.layers[-1] = lambda x: np.where(np.arange(27) == 5, 50.0, 0.0)[None].repeat(len(x), 0)
+    assert set(sample_names(model, vocab, count=20, seed=0, max_length=6)) == {"eeeeee"}
+
+
+def test_draw_follows_the_probabilities():
+    probs = np.tile([0.1, 0.0, 0.6, 0.3], (100_000, 1))
+    counts = np.bincount(draw(probs, np.random.default_rng(0)), minlength=4) / len(probs)
+    assert counts[1] == 0 and np.allclose(counts, probs[0], atol=0.01)
+
+
+def test_softmax_is_stable():
+    probs = softmax(np.array([[1000.0, 1000.0, -1000.0]], dtype=np.float32))
+    assert probs.dtype == np.float64 and np.allclose(probs, [[0.5, 0.5, 0.0]])
 
 
 def test_sample_report():

@@ -1,7 +1,9 @@
+import hashlib
+
 import pytest
 import torch
 
-from pipeline.models import ModelConfig, build_model, count_params
+from pipeline.models import ModelConfig, build_model, count_params, state_shapes
 from pipeline.models.layers import FlattenConsecutive, SequenceBatchNorm
 
 
@@ -84,3 +86,36 @@ def test_hand_derived_backward_matches_autograd(cfg):
         assert torch.allclose(pa.grad, pb.grad, atol=1e-6, rtol=1e-4), name
     for (name, ba), bb in zip(a.named_buffers(), b.buffers()):
         assert torch.equal(ba, bb), name  # running statistics move the same way
+
+
+@pytest.mark.parametrize("cfg", [config("mlp", 3, 10, 200), config("mlp", 3, 10, 200, False),
+                                 config("wavenet", 8, 24, 128), config("wavenet", 8, 24, 128, False),
+                                 config("wavenet", 2, 4, 16), config("wavenet", 16, 4, 16, False)])
+def test_state_dict_is_what_the_plan_says(cfg):
+    # the torch-free plan names every key and shape a checkpoint holds, in order
+    state = build_model(cfg).state_dict()
+    assert [(k, tuple(v.shape)) for k, v in state.items()] == list(state_shapes(cfg).items())
+
+
+# sha256 over (key, bytes) in sorted key order of build_model(cfg, seed=42).state_dict(),
+# taken from the code that trained the checkpoints: building the layers from the plan
+# must not change the random initialisation (the order of creation fixes it)
+INITIALISATION_SHA256 = [
+    (config("mlp", 3, 10, 200), "1471c47f76a3c6fdd1c73e10bca6e5176d7f6f01c2a737eaae5fdfd2409e173d"),
+    (config("mlp", 3, 10, 200, False),
+     "4b649cae1d4a56a8e7869ef046123eb170772ddd6763d771d837504cde44ea25"),
+    (config("wavenet", 8, 24, 128),
+     "bec338620251e512e509d9fd7ded0cb755effea8539e57951c9cae023580408d"),
+    (config("wavenet", 8, 24, 128, False),
+     "8db67f73a9323c84d309584a07ad3dcf36668f911d7f4167e9ba10bb65985d89"),
+]
+
+
+@pytest.mark.parametrize("cfg, sha256", INITIALISATION_SHA256)
+def test_initialisation_is_unchanged(cfg, sha256):
+    state = build_model(cfg, seed=42).state_dict()
+    h = hashlib.sha256()
+    for key in sorted(state):
+        h.update(key.encode())
+        h.update(state[key].numpy().tobytes())
+    assert h.hexdigest() == sha256

@@ -1,23 +1,22 @@
-"""Models share one contract: ``forward(idx, targets=None) -> (logits, loss)``."""
+"""Models share one contract: ``forward(idx, targets=None) -> (logits, loss)``.
 
-import torch
+Importing this package imports no torch, so that the config and the layer plan
+(all that numpy sampling needs) cost nothing: importing torch takes 1-2 s. The
+torch names (``MODELS``, ``build_model``, ``count_params``) come from
+``pipeline.models.build`` on first use.
+"""
 
 from pipeline.models.config import ModelConfig
-from pipeline.models.mlp import MLP
-from pipeline.models.wavenet import WaveNet
+from pipeline.models.plan import layer_plan, state_shapes
 
-MODELS = {"mlp": MLP, "wavenet": WaveNet}
-
-
-def build_model(config: ModelConfig, seed: int | None = None) -> torch.nn.Module:
-    """A freshly initialised model; ``seed`` makes the initialisation repeatable."""
-    if seed is not None:
-        torch.manual_seed(seed)
-    return MODELS[config.arch](config)
+_TORCH_NAMES = ("MODELS", "build_model", "count_params")
 
 
-def count_params(model: torch.nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
+def __getattr__(name):
+    if name in _TORCH_NAMES:
+        from pipeline.models import build
+        return getattr(build, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["MODELS", "ModelConfig", "build_model", "count_params"]
+__all__ = ["MODELS", "ModelConfig", "build_model", "count_params", "layer_plan", "state_shapes"]

@@ -5,7 +5,7 @@ from dataclasses import asdict, dataclass, fields
 class ModelConfig:
     """Everything needed to rebuild a model; stored in every checkpoint."""
 
-    arch: str  # a key of pipeline.models.MODELS
+    arch: str  # a key of pipeline.models.MODELS (and of plan.PLANS)
     vocab_size: int
     block_size: int
     n_embd: int

@@ -1,7 +1,10 @@
-"""Layers the lecture builds by hand, in their torch.nn form."""
+"""Layers the lecture builds by hand, in their torch.nn form, and the torch module for
+each layer spec of ``plan.py``."""
 
 import torch
 from torch import nn
+
+from pipeline.models import plan
 
 
 class FlattenConsecutive(nn.Module):
@@ -46,17 +49,23 @@ def kaiming_linear(fan_in: int, fan_out: int, bias: bool) -> nn.Linear:
     return layer
 
 
-def hidden_block(fan_in: int, hidden: int, batch_norm: bool) -> list[nn.Module]:
-    """Linear -> [BatchNorm] -> tanh; a batch-normed Linear needs no bias."""
-    layers = [kaiming_linear(fan_in, hidden, bias=not batch_norm)]
-    if batch_norm:
-        layers.append(SequenceBatchNorm(hidden))
-    return layers + [nn.Tanh()]
+def build_layer(spec: plan.LayerSpec) -> nn.Module:
+    """The torch module for one layer of a plan (``pipeline/models/plan.py``).
 
-
-def output_layer(hidden: int, vocab_size: int) -> nn.Linear:
-    """Final logits layer, weights scaled by 0.1 so the model starts unconfident."""
-    layer = kaiming_linear(hidden, vocab_size, bias=True)
-    with torch.no_grad():
-        layer.weight.mul_(0.1)
-    return layer
+    These are the module types the hand-derived backward in ``sequential.py`` knows.
+    Linear layers draw their initial weights here, so the order of the calls fixes
+    the random initialisation.
+    """
+    if isinstance(spec, plan.Flatten):
+        return nn.Flatten() if spec.whole else FlattenConsecutive(spec.n)
+    if isinstance(spec, plan.Linear):
+        layer = kaiming_linear(spec.fan_in, spec.fan_out, spec.bias)
+        if spec.init_scale != 1.0:
+            with torch.no_grad():
+                layer.weight.mul_(spec.init_scale)
+        return layer
+    if isinstance(spec, plan.BatchNorm):
+        return SequenceBatchNorm(spec.width, eps=spec.eps)
+    if isinstance(spec, plan.Tanh):
+        return nn.Tanh()
+    raise TypeError(f"no torch layer for {spec!r}")
