@@ -91,10 +91,10 @@ def minibatches(X: torch.Tensor, Y: torch.Tensor, p: TrainParams):
     for start in range(0, p.steps, INDEX_CHUNK):
         chunk = min(INDEX_CHUNK, p.steps - start)
         if p.sampling == "epochs":
-            while len(shuffled) < chunk * p.batch_size:
+            needed = chunk * p.batch_size
+            while len(shuffled) < needed:
                 shuffled = torch.cat([shuffled, torch.randperm(len(X), generator=generator)])
-            ix, shuffled = shuffled[:chunk * p.batch_size].view(chunk, p.batch_size), \
-                shuffled[chunk * p.batch_size:]
+            ix, shuffled = shuffled[:needed].view(chunk, p.batch_size), shuffled[needed:]
         else:
             ix = torch.randint(0, len(X), (chunk, p.batch_size), generator=generator)
         yield from zip(X[ix], Y[ix])
