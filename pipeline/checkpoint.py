@@ -2,88 +2,56 @@
 
 Stored as safetensors (no pickle: loading never runs code). All metadata sits
 under one key as sorted JSON, because safetensors writes several metadata keys
-in an unstable order and the file's bytes must not change between runs.
-
-Reading the file gives numpy arrays and imports no torch, so that sampling (which
-runs the model in numpy) does not pay the 1-2 s of importing it; only building the
-torch model (``load_checkpoint``) and saving one import torch.
+in an unstable order and the file's bytes must not change between runs. The
+weights are saved from the CPU, so a checkpoint never names a device.
 """
 
 import contextlib
 import json
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING
 
-import numpy as np
-import safetensors.numpy
+import torch
 from safetensors import SafetensorError
+from safetensors.torch import load as load_tensors
+from safetensors.torch import save as save_tensors
 
 from pipeline import files
 from pipeline.errors import PipelineError
-from pipeline.models import ModelConfig
+from pipeline.models import ModelConfig, build_model, config_from_json
 from pipeline.vocab import Vocabulary
-
-if TYPE_CHECKING:
-    import torch
 
 META_KEY = "makemore"
 
 
 @dataclass
 class Checkpoint:
-    model: "torch.nn.Module"
+    model: torch.nn.Module
     config: ModelConfig
     vocab: Vocabulary
     step: int
     train: dict  # the training params that produced it, for the record
 
 
-@dataclass
-class CheckpointArrays:
-    """A checkpoint file's contents as read, before any model is built from it."""
-
-    path: Path
-    config: ModelConfig
-    vocab: Vocabulary
-    step: int
-    train: dict
-    state: dict[str, np.ndarray]  # the model's state dict
-
-
 def save_checkpoint(path, ckpt: Checkpoint):
-    from safetensors.torch import save  # imports torch; saving always has a torch model
-
     meta = {"config": ckpt.config.to_json(), "vocab": ckpt.vocab.to_json(),
             "step": ckpt.step, "train": ckpt.train}
-    state = {k: v.contiguous() for k, v in ckpt.model.state_dict().items()}
-    files.write_bytes(path, save(state, metadata={META_KEY: json.dumps(meta, sort_keys=True)}))
-
-
-def read_checkpoint_arrays(path) -> CheckpointArrays:
-    """The metadata and the state dict as numpy arrays; no model is built."""
-    path = files.require_file(path, "the train stage")
-    data = path.read_bytes()
-    with refused_if_damaged(path):
-        state = safetensors.numpy.load(data)
-        meta = json.loads(files.safetensors_metadata(data)[META_KEY])
-        return CheckpointArrays(path, ModelConfig.from_json(meta["config"]),
-                                Vocabulary.from_json(meta["vocab"]), int(meta["step"]),
-                                meta.get("train", {}), state)
+    state = {k: v.detach().cpu().contiguous() for k, v in ckpt.model.state_dict().items()}
+    files.write_bytes(path, save_tensors(state, metadata={META_KEY: json.dumps(meta,
+                                                                              sort_keys=True)}))
 
 
 def load_checkpoint(path) -> Checkpoint:
-    """Rebuild the torch model from the file alone, in eval mode."""
-    import torch  # here, not at the top: reading a checkpoint for sampling needs no torch
-
-    from pipeline.models import build_model
-
-    arrays = read_checkpoint_arrays(path)
-    with refused_if_damaged(arrays.path):
-        model = build_model(arrays.config)
-        model.load_state_dict({k: torch.from_numpy(v) for k, v in arrays.state.items()},
-                              strict=True)
-    return Checkpoint(model.eval(), arrays.config, arrays.vocab, arrays.step, arrays.train)
+    """Rebuild the model from the file alone, on the CPU, in eval mode."""
+    path = files.require_file(path, "the train stage")
+    data = path.read_bytes()
+    with refused_if_damaged(path):
+        state = load_tensors(data)
+        meta = json.loads(files.safetensors_metadata(data)[META_KEY])
+        config = config_from_json(meta["config"])
+        model = build_model(config)
+        model.load_state_dict(state, strict=True)
+        return Checkpoint(model.eval(), config, Vocabulary.from_json(meta["vocab"]),
+                          int(meta["step"]), meta.get("train", {}))
 
 
 @contextlib.contextmanager
@@ -93,6 +61,6 @@ def refused_if_damaged(path):
     try:
         yield
     except (SafetensorError, ValueError, KeyError, TypeError, RuntimeError) as e:
-        reason = str(e).splitlines()[0][:200]
+        reason = " ".join(str(e).split())[:200]  # torch puts the detail on later lines
         raise PipelineError(f"{path}: damaged or not a makemore checkpoint ({reason}); "
                             "retrain it (dvc repro -f train)")

@@ -5,7 +5,7 @@ would be valid, so ``dvc exp run -S model.hidden=-1`` fails at once, clearly.
 """
 
 import math
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass
 from pathlib import Path
 
 import yaml
@@ -63,12 +63,13 @@ class _Section:
             self._fail(key, f"an integer >= {minimum}", v)
         return v
 
-    def float(self, key, default=None, low=0.0, high=math.inf, low_open=True):
+    def float(self, key, default=None, low=0.0, high=math.inf, low_open=True, high_open=False):
         v = self._get(key, default)
         ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-        if not ok or v > high or (v <= low if low_open else v < low):
-            bracket = "(" if low_open else "["
-            self._fail(key, f"a number in {bracket}{low}, {high}]", v)
+        if (not ok or (v >= high if high_open else v > high)
+                or (v <= low if low_open else v < low)):
+            brackets = ("(" if low_open else "[") + "{}, {}" + (")" if high_open else "]")
+            self._fail(key, "a number in " + brackets.format(low, high), v)
         return float(v)
 
     def bool(self, key, default=None):
@@ -82,6 +83,19 @@ class _Section:
         if v not in choices:
             self._fail(key, f"one of {', '.join(choices)}", v)
         return v
+
+    def field(self, f):
+        """A config dataclass field (``pipeline.models.config.param``): its type and
+        rule say what is valid; absent, it takes the field's default."""
+        rule, default = f.metadata, _REQUIRED if f.default is MISSING else f.default
+        if f.type in (bool, "bool"):
+            return self.bool(f.name, default)
+        if f.type in (int, "int"):
+            return self.int(f.name, default, minimum=rule.get("minimum") or 1)
+        if f.type in (float, "float"):
+            return self.float(f.name, default, low=0.0, high=rule["below"], low_open=False,
+                              high_open=True)
+        return self.choice(f.name, rule["choices"], default)
 
     def str(self, key, default=None, allow_empty=True):
         v = self._get(key, default)
@@ -144,28 +158,62 @@ class WindowParams:
         return cls(block_sizes=tuple(sizes))
 
 
-# Each model has its own section of params.yaml: the MLP is the baseline.
+# Each model has its own section of params.yaml: the MLP is the baseline; the
+# WaveNet-side section picks its architecture with model.arch.
 MODEL_SECTIONS = {"mlp": "baseline", "wavenet": "model"}
+WAVENET_ARCHS = ("hierarchical", "dilated", "gated", "transformer")
 
 
 @dataclass(frozen=True)
 class ModelParams:
+    """A model's section, checked against its architecture's config class: the
+    architecture and its hyperparameters (everything but the vocabulary size)."""
+
     arch: str
-    block_size: int
-    n_embd: int
-    hidden: int
-    batch_norm: bool
+    values: dict
+
+    @property
+    def block_size(self) -> int:
+        return self.values["block_size"]
+
+    def config(self, vocab_size: int):
+        from pipeline.models import make_config
+        return make_config(self.arch, vocab_size=vocab_size, **self.values)
 
     @classmethod
-    def load(cls, params, arch: str):
-        section = MODEL_SECTIONS[arch]
-        s = _Section(params, section, ("block_size", "n_embd", "hidden", "batch_norm"))
-        block_size = s.int("block_size", _REQUIRED)
-        if arch == "wavenet" and (block_size < 2 or block_size & (block_size - 1)):
-            s._fail("block_size", "a power of two >= 2 for the wavenet (it fuses pairs)",
-                    block_size)
-        return cls(arch=arch, block_size=block_size, n_embd=s.int("n_embd", _REQUIRED),
-                   hidden=s.int("hidden", _REQUIRED), batch_norm=s.bool("batch_norm", True))
+    def load(cls, params, model: str):
+        from pipeline.models import ARCHS, ParamError
+
+        name = MODEL_SECTIONS[model]
+        top = [f.name for f in ARCHS["hierarchical"].Config.hyperparameters()]
+        if model == "mlp":
+            arch, allowed = "mlp", top
+        else:
+            subsections = sorted({c.Config.subsection for c in ARCHS.values()} - {None})
+            allowed = ["arch", *top, *subsections]
+            arch = _Section(params, name, tuple(allowed)).choice("arch", WAVENET_ARCHS,
+                                                                 "hierarchical")
+        section = _Section(params, name, tuple(allowed))
+        config_class = ARCHS[arch].Config
+        sub = config_class.subsection
+        values = {}
+        for f in config_class.hyperparameters():
+            own = sub is not None and f.name not in top
+            s = _subsection(params, name, sub, config_class) if own else section
+            values[f.name] = s.field(f)
+        try:
+            config_class(arch=arch, vocab_size=0, **values)  # its cross-field rules
+        except ParamError as e:
+            where = f"{name}.{sub}" if sub and e.key not in top else name
+            raise PipelineError(f"params.yaml: {where}.{e}")
+        return cls(arch=arch, values=values)
+
+
+def _subsection(params, name, sub, config_class):
+    own = tuple(f.name for f in config_class.hyperparameters()
+                if f.name not in ("block_size", "n_embd"))
+    section = params[name].get(sub, {}) if isinstance(params[name], dict) else {}
+    return _Section({f"{name}.{sub}": section or {}}, f"{name}.{sub}", own)
 
 
 @dataclass(frozen=True)

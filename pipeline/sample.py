@@ -1,33 +1,41 @@
 """Stage 6: names sampled from a trained model, and how many of them are new.
 
-Start from a context of all dots, sample the next character from the softmax,
-shift it in, stop at '.'. All names are generated side by side, one forward pass
-per character position, from a seeded generator. The model runs in numpy
-(``pipeline/numpy_model.py``): the forward passes take a few hundredths of a
-second, importing torch would take 1-2 s.
+Start from '.', sample the next character from the softmax, append it, stop at
+'.'. All names are generated side by side, one forward pass of the model per
+character position, with a seeded generator. A window model sees the last
+``block_size`` characters (dots before the start, as in training); a sequence
+model sees the whole name so far, cut to its context.
 """
 
 import numpy as np
+import torch
 
-from pipeline.numpy_model import NumpyModel
 from pipeline.vocab import Vocabulary
 
 
-def sample_names(model: NumpyModel, vocab: Vocabulary, count: int, seed: int,
+@torch.no_grad()
+def sample_names(model: torch.nn.Module, vocab: Vocabulary, count: int, seed: int,
                  max_length: int) -> list[str]:
     """``count`` names of at most ``max_length`` characters (longer ones are cut there)."""
+    model.eval()
     rng = np.random.default_rng(seed)
-    context = np.zeros((count, model.block_size), dtype=np.int64)  # all dots
+    windows = model.reads == "windows"
+    context = model.config.block_size if windows else model.config.context_size
+    # windows: block_size dots; sequences: the one start '.'
+    tokens = torch.zeros((count, context if windows else 1), dtype=torch.long)
     out = np.zeros((count, max_length), dtype=np.int64)
     finished = np.zeros(count, dtype=bool)
     for t in range(max_length):
-        nxt = draw(softmax(model.logits(context)), rng)  # (count,)
+        logits, _ = model(tokens[:, -context:])
+        if not windows:
+            logits = logits[:, -1]  # the prediction after the last character
+        nxt = draw(softmax(logits.float().numpy()), rng)  # (count,)
         nxt[finished] = 0
         out[:, t] = nxt
         finished |= nxt == 0
         if finished.all():
             break
-        context = np.concatenate([context[:, 1:], nxt[:, None]], axis=1)
+        tokens = torch.cat([tokens, torch.from_numpy(nxt)[:, None]], dim=1)
     return [vocab.decode(row).split(".", 1)[0] for row in out.tolist()]
 
 

@@ -3,6 +3,7 @@
 For each name the context starts as ``block_size`` dots; each character of
 ``name + '.'`` is one example, then the context shifts left and takes it in.
 Stored per block size as safetensors: ``{split}.X`` (N, block) and ``{split}.Y`` (N,).
+``sequences.py`` stores the same events a name per row.
 """
 
 import json
@@ -34,26 +35,38 @@ def context_windows(names, vocab: Vocabulary, block_size: int):
 
 def save_windows(path, windows: dict, vocab: Vocabulary, block_size: int):
     """``windows``: split -> (X, Y) numpy arrays."""
-    tensors = {f"{split}.{k}": t for split, xy in windows.items() for k, t in zip("XY", xy)}
-    meta = {"block_size": block_size, "vocab": vocab.to_json(), "splits": list(windows)}
-    data = safetensors.numpy.save(tensors, metadata={"makemore": json.dumps(meta, sort_keys=True)})
-    files.write_bytes(path, data)
+    save_split_tensors(path, windows, vocab, block_size=block_size)
 
 
 def load_windows(path):
     """(split -> (X, Y) torch tensors, vocab, block_size); a damaged file gives a
     PipelineError."""
-    from safetensors.torch import load  # here, so that the windows stage never imports torch
+    windows, vocab, meta = load_split_tensors(path, "windows")
+    return windows, vocab, meta["block_size"]
 
-    path = files.require_file(path, "the windows stage")
+
+def save_split_tensors(path, tensors: dict, vocab: Vocabulary, **meta):
+    """split -> (X, Y) numpy arrays, with the vocabulary and ``meta``, as safetensors
+    (one sorted-JSON metadata entry: stable bytes)."""
+    flat = {f"{split}.{k}": t for split, xy in tensors.items() for k, t in zip("XY", xy)}
+    meta = {**meta, "vocab": vocab.to_json(), "splits": list(tensors)}
+    data = safetensors.numpy.save(flat, metadata={"makemore": json.dumps(meta, sort_keys=True)})
+    files.write_bytes(path, data)
+
+
+def load_split_tensors(path, stage: str):
+    """(split -> (X, Y) torch tensors, vocab, metadata) of a file the ``stage`` stage
+    wrote; a damaged file gives a PipelineError naming it."""
+    from safetensors.torch import load  # here, so that the data stages never import torch
+
+    path = files.require_file(path, f"the {stage} stage")
     data = path.read_bytes()
     try:
         tensors = load(data)
         meta = json.loads(files.safetensors_metadata(data)["makemore"])
         vocab = Vocabulary.from_json(meta["vocab"])
-        windows = {s: (tensors[f"{s}.X"], tensors[f"{s}.Y"]) for s in meta["splits"]}
+        split_tensors = {s: (tensors[f"{s}.X"], tensors[f"{s}.Y"]) for s in meta["splits"]}
     except (SafetensorError, ValueError, KeyError, TypeError) as e:
-        raise PipelineError(f"{path}: damaged or not a windows file ({e}); "
-                            "rerun the windows stage (dvc repro -f windows)")
-    return windows, vocab, meta["block_size"]
-
+        raise PipelineError(f"{path}: damaged or not a {stage} file ({e}); "
+                            f"rerun the {stage} stage (dvc repro -f {stage})")
+    return split_tensors, vocab, meta

@@ -13,6 +13,7 @@ COMMANDS = {  # name -> "module:attribute" of its click command
     "fetch": "stages.fetch:fetch",
     "split": "stages.split:split",
     "windows": "stages.windows:windows",
+    "sequences": "stages.sequences:sequences",
     "train": "stages.train:train",
     "evaluate": "stages.evaluate:evaluate",
     "sample": "stages.sample:sample",
@@ -41,7 +42,7 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, lazy_commands=COMMANDS)
 def main():
-    """The makemore pipeline's stages: fetch, split, windows, train, evaluate, sample."""
+    """The makemore pipeline's stages: fetch, split, windows, sequences, train, evaluate, sample."""
 
 
 if __name__ == "__main__":

@@ -3,12 +3,12 @@ from dataclasses import asdict
 import click
 
 from pipeline.checkpoint import Checkpoint, save_checkpoint
+from pipeline.data import model_data
 from pipeline.errors import PipelineError
-from pipeline.models import ModelConfig, build_model, count_params
+from pipeline.models import ARCHS, build_model, count_params
 from pipeline.params import MODEL_SECTIONS, ModelParams, TrainParams, WindowParams, load_params
 from pipeline.plots import write_loss_curve
 from pipeline.train import train as train_model
-from pipeline.windows import load_windows
 from stages.common import model_argument, params_option, stage
 
 
@@ -18,24 +18,23 @@ from stages.common import model_argument, params_option, stage
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @stage
 def train(model, params_path, quiet):
-    """Train MODEL (mlp: params 'baseline'; wavenet: params 'model') with params 'train'."""
+    """Train MODEL (mlp: params 'baseline'; wavenet: params 'model', whose model.arch
+    picks the architecture) with params 'train'."""
     params = load_params(params_path)
     mp, tp = ModelParams.load(params, model), TrainParams.load(params)
-    windows_path = f"data/windows/block_{mp.block_size}.safetensors"
+    reads = ARCHS[mp.arch].reads
     sizes = WindowParams.load(params).block_sizes  # no windows are built at other sizes
-    if mp.block_size not in sizes:
+    if reads == "windows" and mp.block_size not in sizes:
         raise PipelineError(f"params.yaml: {MODEL_SECTIONS[model]}.block_size must be one of "
-                            f"windows.block_sizes {list(sizes)}, got {mp.block_size}")
-    windows, vocab, block_size = load_windows(windows_path)
-    if block_size != mp.block_size:
-        raise PipelineError(f"{windows_path}: holds block size {block_size}, "
-                            f"expected {mp.block_size}; rerun the windows stage")
-    config = ModelConfig(arch=model, vocab_size=len(vocab), block_size=mp.block_size,
-                         n_embd=mp.n_embd, hidden=mp.hidden, batch_norm=mp.batch_norm)
+                            f"windows.block_sizes {list(sizes)} for the {mp.arch} model, "
+                            f"got {mp.block_size}")
+    config = mp.config(vocab_size=0)
+    data, vocab = model_data(reads, config)
+    config = mp.config(vocab_size=len(vocab))
     net = build_model(config, seed=tp.seed)
-    click.echo(f"{model}: {count_params(net):,} parameters; {tp.steps:,} steps of "
-               f"{tp.optimizer} at batch {tp.batch_size}")
-    X, Y = windows["train"]
+    click.echo(f"{model} ({mp.arch}): {count_params(net):,} parameters; {tp.steps:,} steps of "
+               f"{tp.optimizer} at batch {tp.batch_size} {reads}")
+    X, Y = data["train"]
     curve = train_model(net, X, Y, tp, progress=not quiet)
     save_checkpoint(f"models/{model}.safetensors",
                     Checkpoint(net, config, vocab, step=tp.steps, train=asdict(tp)))

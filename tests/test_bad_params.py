@@ -8,7 +8,8 @@ from click.testing import CliRunner
 from stages.cli import main
 from conftest import ROOT
 
-CASES = [  # (stage args, params override "section.key", value, the error must contain)
+CASES = [  # (stage args, params override "section.key" (or several: {key: value}), value,
+           #  the error must contain)
     (["train", "wavenet"], "model.hidden", 0, "model.hidden must be an integer >= 1, got 0"),
     (["train", "mlp"], "baseline.n_embd", -3, "baseline.n_embd must be an integer >= 1, got -3"),
     (["train", "mlp"], "train.steps", 0, "train.steps must be an integer >= 1, got 0"),
@@ -16,11 +17,31 @@ CASES = [  # (stage args, params override "section.key", value, the error must c
     (["train", "mlp"], "train.lr", 0, "train.lr must be a number in (0.0, 10.0], got 0"),
     (["train", "mlp"], "train.lr", -0.1, "train.lr must be a number in (0.0, 10.0]"),
     (["train", "wavenet"], "model.block_size", 6,
-     "model.block_size must be a power of two >= 2 for the wavenet (it fuses pairs), got 6"),
+     "model.block_size must be a power of two >= 2 for the hierarchical model (it fuses "
+     "pairs), got 6"),
     (["train", "wavenet"], "model.block_size", 16,
-     "model.block_size must be one of windows.block_sizes [3, 8], got 16"),
+     "model.block_size must be one of windows.block_sizes [3, 8] for the hierarchical model"),
     (["train", "wavenet"], "model.hiden", 68,
-     "unknown key model.hiden (valid keys: block_size, n_embd, hidden, batch_norm)"),
+     "unknown key model.hiden (valid keys: arch, block_size, n_embd, hidden, batch_norm, "
+     "gated, transformer)"),
+    (["train", "mlp"], "baseline.arch", "gated",
+     "unknown key baseline.arch (valid keys: block_size, n_embd, hidden, batch_norm)"),
+    (["train", "wavenet"], "model.arch", "gpt",
+     "model.arch must be one of hierarchical, dilated, gated, transformer, got 'gpt'"),
+    (["train", "wavenet"], {"model.arch": "dilated", "model.block_size": 12}, None,
+     "model.block_size must be a power of two >= 2 for the dilated model"),
+    (["train", "wavenet"], {"model.arch": "gated", "model.gated.norm": "group"}, None,
+     "model.gated.norm must be one of batch, layer, none, got 'group'"),
+    (["train", "wavenet"], {"model.arch": "gated", "model.gated.dropout": 1.0}, None,
+     "model.gated.dropout must be a number in [0.0, 1.0), got 1.0"),
+    (["train", "wavenet"], {"model.arch": "gated", "model.gated.channels": 8}, None,
+     "unknown key model.gated.channels (valid keys: residual, skip, cycles, norm, dropout)"),
+    (["train", "wavenet"], {"model.arch": "gated", "model.gated": "big"}, None,
+     "section 'model.gated' is missing or not a mapping"),
+    (["train", "wavenet"], {"model.arch": "transformer", "model.transformer.n_head": 5}, None,
+     "model.transformer.n_head must be a divisor of model.n_embd (24), got 5"),
+    (["train", "wavenet"], {"model.arch": "transformer", "model.transformer.n_layer": 0}, None,
+     "model.transformer.n_layer must be an integer >= 1, got 0"),
     (["train", "mlp"], "train.optimizer", "adam", "train.optimizer must be one of sgd, adamw"),
     (["train", "mlp"], "train.seed", "x", "train.seed must be an integer >= 0, got 'x'"),
     (["train", "mlp"], "train.compile", "yes", "train.compile must be true or false, got 'yes'"),
@@ -40,14 +61,26 @@ CASES = [  # (stage args, params override "section.key", value, the error must c
 ]
 
 
+def with_overrides(params: dict, overrides: dict) -> dict:
+    """As ``dvc exp run -S key=value`` for each dotted key."""
+    for key, value in overrides.items():
+        *parents, name = key.split(".")
+        section = params
+        for parent in parents:
+            section = section.setdefault(parent, {})
+        section[name] = value
+    return params
+
+
 @pytest.mark.parametrize("args, key, value, error", CASES,
-                         ids=[f"{c[1]}={c[2]}" for c in CASES])
+                         ids=[",".join(f"{k}={v}" for k, v in (c[1] if isinstance(c[1], dict) else
+                                                                {c[1]: c[2]}).items())
+                              for c in CASES])
 def test_bad_param_is_refused_before_work(tmp_path, monkeypatch, args, key, value, error):
     monkeypatch.chdir(tmp_path)
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    section, name = key.split(".")
-    params[section][name] = value
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    overrides = key if isinstance(key, dict) else {key: value}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(with_overrides(params, overrides)))
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 1, result.output
     assert f"error: " in result.stderr and error in result.stderr

@@ -6,8 +6,7 @@ import torch
 
 from pipeline.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from pipeline.errors import PipelineError
-from pipeline.models import ModelConfig, build_model
-from pipeline.numpy_model import load_numpy_model
+from pipeline.models import build_model, make_config
 from pipeline.sample import draw, sample_names, sample_report, softmax
 from pipeline.vocab import Vocabulary
 
@@ -16,7 +15,7 @@ VOCAB = Vocabulary(tuple(".abcdefghijklmnopqrstuvwxyz"))
 
 @pytest.fixture
 def checkpoint(tmp_path):
-    cfg = ModelConfig(arch="wavenet", vocab_size=27, block_size=8, n_embd=6, hidden=16)
+    cfg = make_config("hierarchical", vocab_size=27, block_size=8, n_embd=6, hidden=16)
     model = build_model(cfg, seed=0)
     with torch.no_grad():  # make the running statistics non-trivial
         model(torch.randint(0, 27, (64, 8)))
@@ -63,29 +62,83 @@ def test_malicious_pickle_is_refused_without_running_it(tmp_path, monkeypatch):
     assert not (tmp_path / "PWNED").exists()
 
 
-def test_sampling_is_seeded(checkpoint):
-    path, _ = checkpoint
-    model, vocab = load_numpy_model(path)
-    a = sample_names(model, vocab, count=50, seed=1, max_length=12)
-    b = sample_names(model, vocab, count=50, seed=1, max_length=12)
-    c = sample_names(model, vocab, count=50, seed=2, max_length=12)
+def test_old_checkpoints_name_the_hierarchical_model_wavenet(checkpoint, tmp_path):
+    # checkpoints from before model.arch recorded arch "wavenet"; they still load
+    path, model = checkpoint
+    import json
+
+    from safetensors.torch import load, save
+    from pipeline.files import safetensors_metadata
+    data = path.read_bytes()
+    meta = json.loads(safetensors_metadata(data)["makemore"])
+    meta["config"]["arch"] = "wavenet"
+    old = tmp_path / "old.safetensors"
+    old.write_bytes(save(load(data), metadata={"makemore": json.dumps(meta)}))
+    ckpt = load_checkpoint(old)
+    assert ckpt.config.arch == "hierarchical"
+    idx = torch.randint(0, 27, (10, 8))
+    assert torch.equal(ckpt.model(idx)[0], model(idx)[0])
+
+
+def test_weights_that_do_not_fit_the_config_are_refused(checkpoint, tmp_path):
+    path, model = checkpoint
+    wrong = make_config("hierarchical", vocab_size=27, block_size=8, n_embd=6, hidden=17)
+    other = tmp_path / "other.safetensors"
+    save_checkpoint(other, Checkpoint(model, wrong, VOCAB, step=5, train={}))
+    with pytest.raises(PipelineError, match=r"other.safetensors: damaged .*size mismatch"):
+        load_checkpoint(other)
+
+
+ARCH_CONFIGS = [
+    make_config("mlp", vocab_size=27, block_size=3, n_embd=4, hidden=16),
+    make_config("hierarchical", vocab_size=27, block_size=8, n_embd=4, hidden=16),
+    make_config("dilated", vocab_size=27, block_size=8, n_embd=4, hidden=16),
+    make_config("gated", vocab_size=27, block_size=4, n_embd=4, residual=8, skip=8),
+    make_config("transformer", vocab_size=27, block_size=16, n_embd=8, n_layer=1, n_head=2),
+]
+
+
+@pytest.mark.parametrize("cfg", ARCH_CONFIGS, ids=lambda c: c.arch)
+def test_sampling_is_seeded(cfg):
+    model = build_model(cfg, seed=0).eval()
+    a = sample_names(model, VOCAB, count=50, seed=1, max_length=12)
+    b = sample_names(model, VOCAB, count=50, seed=1, max_length=12)
+    c = sample_names(model, VOCAB, count=50, seed=2, max_length=12)
     assert a == b and a != c
     assert len(a) == 50 and all(len(n) <= 12 and "." not in n for n in a)
 
 
-def test_sampling_cuts_at_max_length(checkpoint):
-    path, _ = checkpoint
-    model, vocab = load_numpy_model(path)
-    names = sample_names(model, vocab, count=200, seed=0, max_length=3)
-    assert all(len(n) <= 3 for n in names) and any(len(n) == 3 for n in names)
+@pytest.mark.parametrize("cfg", ARCH_CONFIGS, ids=lambda c: c.arch)
+def test_sampling_cuts_at_max_length(cfg):
+    model = build_model(cfg, seed=0).eval()
+    names = sample_names(model, VOCAB, count=200, seed=0, max_length=20)
+    assert all(len(n) <= 20 for n in names) and any(len(n) == 20 for n in names)
 
 
-def test_sampling_follows_the_model(checkpoint):
-    # an output layer that puts all the probability on 'e' gives names of 'e's alone
-    path, _ = checkpoint
-    model, vocab = load_numpy_model(path)
-    model.layers[-1] = lambda x: np.where(np.arange(27) == 5, 50.0, 0.0)[None].repeat(len(x), 0)
-    assert set(sample_names(model, vocab, count=20, seed=0, max_length=6)) == {"eeeeee"}
+class _Scripted(torch.nn.Module):
+    """A sequence model that predicts 'e' until the name has 3 characters, then '.'."""
+
+    reads = "sequences"
+
+    def __init__(self):
+        super().__init__()
+        self.config = make_config("transformer", vocab_size=27, block_size=16, n_embd=2,
+                                  n_layer=1, n_head=1)
+        self.seen = []
+
+    def forward(self, idx, targets=None):
+        self.seen.append(idx.clone())
+        logits = torch.full((*idx.shape, 27), -50.0)
+        logits[..., 5 if idx.shape[1] <= 3 else 0] = 50.0
+        return logits, None
+
+
+def test_sampling_follows_the_model_and_feeds_it_the_name_so_far():
+    model = _Scripted()
+    assert set(sample_names(model, VOCAB, count=5, seed=0, max_length=10)) == {"eee"}
+    # a sequence model is fed '.', then '.e', '.ee', ...: the name from its start
+    assert [s.shape[1] for s in model.seen] == [1, 2, 3, 4]
+    assert model.seen[-1][0].tolist() == [0, 5, 5, 5]
 
 
 def test_draw_follows_the_probabilities():
@@ -103,3 +156,15 @@ def test_sample_report():
     report = sample_report(["ann", "zed", "ann", "abcd"], ["ann", "bob"], max_length=4)
     assert report == {"count": 4, "novel_share": 0.5, "mean_length": 3.25,
                       "cut_at_max_length": 1}
+
+
+def test_help_lists_every_command():
+    from click.testing import CliRunner
+
+    from stages.cli import COMMANDS, main
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    listed = [line.split()[0] for line in result.output.split("Commands:")[1].splitlines()
+              if line.strip()]
+    assert listed == sorted(COMMANDS) == ["evaluate", "fetch", "sample", "sequences", "split",
+                                          "train", "windows"]

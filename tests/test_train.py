@@ -2,7 +2,7 @@ import dataclasses
 
 import torch
 
-from pipeline.models import ModelConfig, build_model
+from pipeline.models import build_model, make_config
 from pipeline.params import TrainParams
 from pipeline.train import learning_rate, loss_curve, minibatches, param_groups, train
 
@@ -45,7 +45,7 @@ def test_epoch_sampling_sees_every_window_once_per_epoch():
 
 
 def test_weight_decay_reaches_only_linear_weights():
-    cfg = ModelConfig(arch="wavenet", vocab_size=5, block_size=4, n_embd=4, hidden=16)
+    cfg = make_config("hierarchical", vocab_size=5, block_size=4, n_embd=4, hidden=16)
     model = build_model(cfg, seed=0)
     decayed, rest = param_groups(model, 0.1)
     names = {id(q): n for n, q in model.named_parameters()}
@@ -64,7 +64,7 @@ def _tiny_run(seed, hand_backward=True, compile=False, **train_params):
     torch.manual_seed(0)
     X = torch.randint(0, 5, (200, 4))
     Y = (X.sum(1) % 5)  # learnable
-    cfg = ModelConfig(arch="wavenet", vocab_size=5, block_size=4, n_embd=4, hidden=16)
+    cfg = make_config("hierarchical", vocab_size=5, block_size=4, n_embd=4, hidden=16)
     model = build_model(cfg, seed=seed)
     if not hand_backward:  # leaves the trainer only autograd
         model.supports_forward_backward = lambda: False

@@ -1,22 +1,56 @@
-"""Models share one contract: ``forward(idx, targets=None) -> (logits, loss)``.
+"""Every model, chosen by name; one contract: ``forward(idx, targets=None) -> (logits, loss)``.
 
-Importing this package imports no torch, so that the config and the layer plan
-(all that numpy sampling needs) cost nothing: importing torch takes 1-2 s. The
-torch names (``MODELS``, ``build_model``, ``count_params``) come from
-``pipeline.models.build`` on first use.
+Each architecture is one module here: a config dataclass (``Config``, its
+hyperparameters and their valid ranges) and an ``nn.Module``. ``reads`` says which
+data it takes: ``"windows"`` (idx (B, block_size) -> logits (B, vocab), one event
+per row) or ``"sequences"`` (idx (B, T), a name from its leading '.', -> logits
+(B, T, vocab), one event per position, targets -1 on padding). Training,
+evaluation and sampling use only this contract. To add an architecture, write its
+module and register it in ``ARCHS``.
 """
 
-from pipeline.models.config import ModelConfig
-from pipeline.models.plan import layer_plan, state_shapes
+import torch
 
-_TORCH_NAMES = ("MODELS", "build_model", "count_params")
+from pipeline.models.config import ModelConfig, ParamError
+from pipeline.models.dilated import DilatedWaveNet
+from pipeline.models.gated import GatedWaveNet
+from pipeline.models.hierarchical import WaveNet
+from pipeline.models.mlp import MLP
+from pipeline.models.transformer import Transformer
+
+ARCHS = {
+    "mlp": MLP,
+    "hierarchical": WaveNet,
+    "dilated": DilatedWaveNet,
+    "gated": GatedWaveNet,
+    "transformer": Transformer,
+}
+# checkpoints written before model.arch existed name the hierarchical model "wavenet"
+_OLD_NAMES = {"wavenet": "hierarchical"}
 
 
-def __getattr__(name):
-    if name in _TORCH_NAMES:
-        from pipeline.models import build
-        return getattr(build, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+def make_config(arch: str, **values) -> ModelConfig:
+    """The architecture's config from its field values (unknown keys are an error)."""
+    return ARCHS[arch].Config(arch=arch, **values)
 
 
-__all__ = ["MODELS", "ModelConfig", "build_model", "count_params", "layer_plan", "state_shapes"]
+def config_from_json(obj: dict) -> ModelConfig:
+    arch = _OLD_NAMES.get(obj["arch"], obj["arch"])
+    if arch not in ARCHS:
+        raise KeyError(f"unknown architecture {obj['arch']!r}")
+    return make_config(arch, **{k: v for k, v in obj.items() if k != "arch"})
+
+
+def build_model(config: ModelConfig, seed: int | None = None) -> torch.nn.Module:
+    """A freshly initialised model; ``seed`` makes the initialisation repeatable."""
+    if seed is not None:
+        torch.manual_seed(seed)
+    return ARCHS[config.arch](config)
+
+
+def count_params(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+__all__ = ["ARCHS", "ModelConfig", "ParamError", "build_model", "config_from_json",
+           "count_params", "make_config"]

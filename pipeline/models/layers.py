@@ -1,10 +1,9 @@
-"""Layers the lecture builds by hand, in their torch.nn form, and the torch module for
-each layer spec of ``plan.py``."""
+"""Layers the models share: the lecture's hand-built ones in torch.nn form, and the
+kernel-2 causal convolution of the WaveNets."""
 
 import torch
+import torch.nn.functional as F
 from torch import nn
-
-from pipeline.models import plan
 
 
 class FlattenConsecutive(nn.Module):
@@ -30,42 +29,80 @@ class SequenceBatchNorm(nn.BatchNorm1d):
     *and* time, one mean/variance (and running estimate) per channel. Viewing the
     input as (B*T, C) gives exactly that, and keeps torch on its fast contiguous
     kernel (a (B, C, T) transpose is 3-4x slower at these sizes).
+
+    ``mask`` (B, T), in training, limits the statistics to the positions where it
+    is true: the padding after a name's end must not move them.
     """
 
-    def forward(self, x):
+    def forward(self, x, mask=None):
+        if mask is not None and self.training:
+            return self._masked(x, mask)
         if x.ndim == 3:
             B, T, C = x.shape
             return super().forward(x.reshape(B * T, C)).view(B, T, C)
         return super().forward(x)
 
+    def _masked(self, x, mask):
+        m = mask.unsqueeze(-1).to(x.dtype)  # (B, T, 1)
+        n = m.sum()
+        mean = (x * m).sum((0, 1)) / n
+        var = ((x - mean).square() * m).sum((0, 1)) / n
+        with torch.no_grad():  # as nn.BatchNorm1d: the running variance is unbiased
+            self.running_mean.lerp_(mean, self.momentum)
+            self.running_var.lerp_(var * n / (n - 1).clamp(min=1), self.momentum)
+            self.num_batches_tracked.add_(1)
+        return (x - mean) * torch.rsqrt(var + self.eps) * self.weight + self.bias
 
-def kaiming_linear(fan_in: int, fan_out: int, bias: bool) -> nn.Linear:
-    """The lecture's Linear: weight ~ N(0, 1/fan_in), bias zero."""
+
+class CausalConv(nn.Module):
+    """``nn.Conv1d(c_in, c_out, kernel_size=2, dilation=d)`` made causal: the output
+    at t sees the inputs at t - d and t, and zeros before the sequence starts.
+
+    Computed on the (B, T, C) layout as one matrix product of the two taps side by
+    side, [x[t - d], x[t]] @ weight.T, which is also exactly the lecture's
+    FlattenConsecutive(2) + Linear for the pair (t - d, t). ``weight`` is
+    (c_out, 2 * c_in): the tap at t - d in the first c_in columns.
+    """
+
+    def __init__(self, c_in: int, c_out: int, dilation: int, bias: bool = True):
+        super().__init__()
+        self.dilation = dilation
+        self.proj = kaiming_linear(2 * c_in, c_out, bias)
+
+    def forward(self, x):  # (B, T, c_in) -> (B, T, c_out)
+        earlier = F.pad(x, (0, 0, self.dilation, 0))[:, :x.shape[1]]
+        return self.proj(torch.cat([earlier, x], dim=-1))
+
+
+def kaiming_linear(fan_in: int, fan_out: int, bias: bool, scale: float = 1.0) -> nn.Linear:
+    """The lecture's Linear: weight ~ N(0, 1/fan_in) (times ``scale``), bias zero."""
     layer = nn.Linear(fan_in, fan_out, bias=bias)
     with torch.no_grad():
         layer.weight.normal_(0.0, fan_in ** -0.5)
+        if scale != 1.0:
+            layer.weight.mul_(scale)
         if bias:
             layer.bias.zero_()
     return layer
 
 
-def build_layer(spec: plan.LayerSpec) -> nn.Module:
-    """The torch module for one layer of a plan (``pipeline/models/plan.py``).
+def hidden_block(fan_in: int, hidden: int, batch_norm: bool) -> list[nn.Module]:
+    """Linear -> [BatchNorm] -> tanh; a batch-normed Linear needs no bias."""
+    layers = [kaiming_linear(fan_in, hidden, bias=not batch_norm)]
+    if batch_norm:
+        layers.append(SequenceBatchNorm(hidden))
+    return layers + [nn.Tanh()]
 
-    These are the module types the hand-derived backward in ``sequential.py`` knows.
-    Linear layers draw their initial weights here, so the order of the calls fixes
-    the random initialisation.
-    """
-    if isinstance(spec, plan.Flatten):
-        return nn.Flatten() if spec.whole else FlattenConsecutive(spec.n)
-    if isinstance(spec, plan.Linear):
-        layer = kaiming_linear(spec.fan_in, spec.fan_out, spec.bias)
-        if spec.init_scale != 1.0:
-            with torch.no_grad():
-                layer.weight.mul_(spec.init_scale)
-        return layer
-    if isinstance(spec, plan.BatchNorm):
-        return SequenceBatchNorm(spec.width, eps=spec.eps)
-    if isinstance(spec, plan.Tanh):
-        return nn.Tanh()
-    raise TypeError(f"no torch layer for {spec!r}")
+
+def output_layer(hidden: int, vocab_size: int) -> nn.Linear:
+    """Final logits layer, weights scaled by 0.1 so the model starts unconfident."""
+    return kaiming_linear(hidden, vocab_size, bias=True, scale=0.1)
+
+
+def sequence_loss(logits, targets):
+    """Mean cross-entropy over the events of a batch: (B, V) logits with (B,) targets
+    (windows), or (B, T, V) with (B, T) targets, -1 marking padding (sequences)."""
+    if targets is None:
+        return None
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1),
+                           ignore_index=-1)

@@ -1,0 +1,35 @@
+"""The tensors a model reads: windows at its block size, or whole-name sequences.
+
+Both hold the same events (every (context, next character) pair of a split), so
+any two models are trained and scored on the same data.
+"""
+
+from pipeline.errors import PipelineError
+from pipeline.sequences import load_sequences
+from pipeline.windows import load_windows
+
+SEQUENCES_PATH = "data/tensors/sequences.safetensors"
+
+
+def windows_path(block_size: int) -> str:
+    return f"data/tensors/windows_{block_size}.safetensors"
+
+
+def model_data(reads: str, config):
+    """(split -> (X, Y), vocab) for a model of ``config`` that ``reads`` windows or
+    sequences. A sequence model with a limit on positions (the transformer) must
+    take the longest name whole."""
+    block_size = config.block_size
+    if reads == "windows":
+        path = windows_path(block_size)
+        tensors, vocab, stored = load_windows(path)
+        if stored != block_size:
+            raise PipelineError(f"{path}: holds block size {stored}, expected {block_size}; "
+                                "rerun the windows stage")
+        return tensors, vocab
+    tensors, vocab = load_sequences(SEQUENCES_PATH)
+    width = next(iter(tensors.values()))[0].shape[1]
+    if config.max_positions is not None and config.max_positions < width:
+        raise PipelineError(f"params.yaml: model.block_size must be >= {width} for the "
+                            f"{config.arch} model (the longest name + 1), got {block_size}")
+    return tensors, vocab

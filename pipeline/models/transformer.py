@@ -1,0 +1,96 @@
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from pipeline.models.config import ModelConfig, ParamError, param
+from pipeline.models.layers import sequence_loss
+
+
+@dataclass(frozen=True)
+class TransformerConfig(ModelConfig):
+    """``block_size``: the longest sequence (positions with an embedding); at least
+    the longest name + 1 in the data."""
+
+    subsection = "transformer"
+    n_layer: int = param(4)
+    n_head: int = param(4)
+    dropout: float = param(0.0, below=1.0)
+
+    @property
+    def max_positions(self) -> int:
+        return self.block_size
+
+    def check(self):
+        if self.n_embd % self.n_head:
+            raise ParamError("n_head", f"a divisor of model.n_embd ({self.n_embd})",
+                             self.n_head)
+
+
+class CausalSelfAttention(nn.Module):
+    def __init__(self, config: TransformerConfig):
+        super().__init__()
+        self.n_head, self.dropout = config.n_head, config.dropout
+        self.qkv = nn.Linear(config.n_embd, 3 * config.n_embd)
+        self.proj = nn.Linear(config.n_embd, config.n_embd)
+        self.proj_dropout = nn.Dropout(config.dropout)
+
+    def forward(self, x):  # (B, T, C) -> (B, T, C)
+        B, T, C = x.shape
+        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+                   for t in self.qkv(x).split(C, dim=2))  # each (B, heads, T, head size)
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True,
+                                           dropout_p=self.dropout if self.training else 0.0)
+        return self.proj_dropout(self.proj(y.transpose(1, 2).reshape(B, T, C)))
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block: x + attention(ln(x)), then x + mlp(ln(x))."""
+
+    def __init__(self, config: TransformerConfig):
+        super().__init__()
+        self.ln_1, self.ln_2 = nn.LayerNorm(config.n_embd), nn.LayerNorm(config.n_embd)
+        self.attn = CausalSelfAttention(config)
+        self.mlp = nn.Sequential(nn.Linear(config.n_embd, 4 * config.n_embd), nn.GELU(),
+                                 nn.Linear(4 * config.n_embd, config.n_embd),
+                                 nn.Dropout(config.dropout))
+
+    def forward(self, x):
+        x = x + self.attn(self.ln_1(x))
+        return x + self.mlp(self.ln_2(x))
+
+
+class Transformer(nn.Module):
+    """A small causal transformer (Vaswani et al. 2017, "Attention Is All You Need"),
+    the shape of karpathy/makemore's: token and position embeddings, ``n_layer``
+    pre-norm blocks of ``n_head``-head causal self-attention and a 4x MLP, a final
+    layer norm, a linear head.
+
+    Reads names as sequences: idx (B, T <= block_size) starting with '.', logits
+    (B, T, vocab).
+    """
+
+    Config = TransformerConfig
+    reads = "sequences"
+
+    def __init__(self, config: TransformerConfig):
+        super().__init__()
+        self.config = config
+        self.embedding = nn.Embedding(config.vocab_size, config.n_embd)
+        self.position = nn.Embedding(config.block_size, config.n_embd)
+        self.dropout = nn.Dropout(config.dropout)
+        self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer))
+        self.ln_f = nn.LayerNorm(config.n_embd)
+        self.head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
+
+    def forward(self, idx, targets=None):
+        T = idx.shape[1]
+        if T > self.config.block_size:
+            raise ValueError(f"a sequence of {T} positions is longer than block_size "
+                             f"{self.config.block_size}")
+        x = self.dropout(self.embedding(idx) + self.position(torch.arange(T, device=idx.device)))
+        for block in self.blocks:
+            x = block(x)
+        logits = self.head(self.ln_f(x))  # (B, T, vocab)
+        return logits, sequence_loss(logits, targets)

@@ -1,0 +1,160 @@
+"""The WaveNet family and the transformer: one contract, causal, and the dilated form
+is the hierarchical model's function."""
+
+import dataclasses
+
+import pytest
+import torch
+from torch import nn
+
+from pipeline.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from pipeline.models import ARCHS, build_model, count_params, make_config
+from pipeline.models.layers import CausalConv
+from pipeline.params import TrainParams
+from pipeline.sequences import name_sequences
+from pipeline.train import train
+from pipeline.vocab import Vocabulary
+from pipeline.windows import context_windows
+
+VOCAB = Vocabulary(tuple(".abcdefghijklmnopqrstuvwxyz"))
+NAMES = ["emma", "olivia", "ava", "isabella", "sophia", "charlotte", "mia", "amelia", "q",
+         "christopherjohn"]
+
+SEQUENCE_MODELS = [
+    make_config("dilated", vocab_size=27, block_size=8, n_embd=6, hidden=16),
+    make_config("gated", vocab_size=27, block_size=4, n_embd=6, residual=8, skip=12, cycles=2),
+    make_config("gated", vocab_size=27, block_size=8, n_embd=6, residual=8, skip=12,
+                norm="layer", dropout=0.1),
+    make_config("gated", vocab_size=27, block_size=8, n_embd=6, residual=8, skip=12, norm="none"),
+    make_config("transformer", vocab_size=27, block_size=16, n_embd=8, n_layer=2, n_head=2,
+                dropout=0.1),
+]
+
+
+def sequences(names=NAMES, width=16):
+    X, Y = name_sequences(names, VOCAB, width)
+    return torch.from_numpy(X), torch.from_numpy(Y)
+
+
+def moved(model, steps=3):
+    """Train-mode passes that move the batch-norm running statistics away from 0 and 1,
+    and params nudged off their initial values (a bug could hide behind fresh ones)."""
+    X, Y = sequences()
+    with torch.no_grad():
+        for _ in range(steps):
+            model.train()(X, Y) if model.reads == "sequences" else model.train()(
+                torch.randint(0, 27, (64, model.config.block_size)))
+        for p in model.parameters():
+            if p.ndim == 1:
+                p.add_(torch.randn_like(p) * 0.3)
+    return model.eval()
+
+
+def test_every_architecture_is_registered_with_its_config():
+    for name, cls in ARCHS.items():
+        assert cls.reads in ("windows", "sequences")
+        assert dataclasses.is_dataclass(cls.Config) and cls.__doc__
+
+
+def test_dilated_form_is_the_hierarchical_function(tmp_path):
+    """A trained hierarchical checkpoint, loaded into the dilated form: the same logits
+    for every window of every name, in eval mode."""
+    cfg = make_config("hierarchical", vocab_size=27, block_size=8, n_embd=6, hidden=16)
+    model = build_model(cfg, seed=0)
+    Xw, Yw = (torch.from_numpy(a) for a in context_windows(NAMES * 20, VOCAB, 8))
+    p = TrainParams(steps=300, batch_size=32, lr=0.1, lr_final=0.01, decay_at=0.75,
+                    optimizer="sgd", schedule="step", weight_decay=0.0, seed=0,
+                    log_every=100, compile=False)
+    train(model, Xw, Yw, p, progress=False)
+    path = tmp_path / "hierarchical.safetensors"
+    save_checkpoint(path, Checkpoint(model.eval(), cfg, VOCAB, step=300, train={}))
+    ckpt = load_checkpoint(path)
+    dilated = build_model(dataclasses.replace(ckpt.config, arch="dilated"))
+    dilated.load_state_dict(ckpt.model.state_dict(), strict=True)  # the same state dict
+    dilated.eval()
+
+    X, Y = sequences()
+    windows_x, windows_y = (torch.from_numpy(a) for a in context_windows(NAMES, VOCAB, 8))
+    with torch.no_grad():
+        per_window, _ = ckpt.model(windows_x)  # (events, vocab)
+        per_position, _ = dilated(X)          # (names, width, vocab)
+    events = Y >= 0
+    assert torch.equal(Y[events], windows_y)  # the same events, in the same order
+    assert per_window.abs().max() > 1  # trained, not a near-uniform fresh model
+    torch.testing.assert_close(per_position[events], per_window, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("cfg", SEQUENCE_MODELS, ids=lambda c: f"{c.arch}")
+def test_later_characters_never_change_earlier_outputs(cfg):
+    """Causality: position t's logits depend on characters 0..t only, so changing
+    characters after t leaves them unchanged; and the predicted character (t + 1) is
+    never an input of position t."""
+    model = moved(build_model(cfg, seed=0))
+    X, _ = sequences()
+    with torch.no_grad():
+        before, _ = model(X)
+        for t in range(1, X.shape[1]):
+            changed = X.clone()
+            changed[:, t:] = torch.randint(1, 27, changed[:, t:].shape)
+            after, _ = model(changed)
+            torch.testing.assert_close(after[:, :t], before[:, :t], atol=1e-5, rtol=1e-5)
+            assert not torch.allclose(after[:, t:], before[:, t:], atol=1e-5)
+
+
+@pytest.mark.parametrize("cfg", SEQUENCE_MODELS, ids=lambda c: f"{c.arch}")
+def test_sequence_contract_and_padding(cfg):
+    model = build_model(cfg, seed=0)
+    X, Y = sequences()
+    logits, loss = model.train()(X, Y)
+    assert logits.shape == (len(NAMES), 16, 27) and loss.ndim == 0
+    # the loss is the mean over events only: padding positions (Y = -1) do not count
+    events = Y >= 0
+    expected = torch.nn.functional.cross_entropy(logits[events], Y[events])
+    torch.testing.assert_close(loss, expected)
+    loss.backward()
+    assert all(p.grad is not None for p in model.parameters())
+    assert model.eval()(X)[1] is None
+
+
+@pytest.mark.parametrize("cfg", SEQUENCE_MODELS[:2], ids=lambda c: f"{c.arch}")
+def test_batch_norm_statistics_ignore_padding(cfg):
+    # what stands after a name's end (padding) must not move the statistics in training
+    model = build_model(cfg, seed=0)
+    X, Y = sequences()
+    padded = X.clone()
+    padded[Y < 0] = torch.randint(1, 27, padded[Y < 0].shape)
+    a, b = build_model(cfg, seed=0), build_model(cfg, seed=0)
+    la, _ = a.train()(X, Y)
+    lb, _ = b.train()(padded, Y)
+    events = Y >= 0
+    torch.testing.assert_close(la[events], lb[events], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(a.state_dict(), b.state_dict())
+
+
+@pytest.mark.parametrize("dilation", [1, 2, 4])
+def test_causal_conv_is_a_left_padded_conv1d(dilation):
+    conv = CausalConv(3, 5, dilation)
+    reference = nn.Conv1d(3, 5, kernel_size=2, dilation=dilation, padding=dilation)
+    with torch.no_grad():  # columns 0..2 weigh x[t - d], 3..5 weigh x[t]
+        reference.weight.copy_(conv.proj.weight.view(5, 2, 3).transpose(1, 2))
+        reference.bias.copy_(conv.proj.bias)
+    x = torch.randn(4, 10, 3)
+    expected = reference(x.transpose(1, 2))[:, :, :10].transpose(1, 2)
+    torch.testing.assert_close(conv(x), expected, atol=1e-6, rtol=1e-5)
+
+
+def test_parameter_counts():
+    tree = dict(vocab_size=27, block_size=8, n_embd=24, hidden=128)
+    assert count_params(build_model(make_config("dilated", **tree))) == 76_579
+    gated = make_config("gated", vocab_size=27, block_size=16, n_embd=24, residual=64,
+                        skip=128, cycles=1)
+    # embedding 27*24; input 24*64+64; 4 blocks of conv 128*128+128 (bias: none with
+    # batch norm) + bn 2*128, residual 64*64+64 (not the last block's), skip 64*128+128;
+    # head 128*128+128, 128*27+27
+    block = 128 * 128 + 2 * 128 + 64 * 64 + 64 + 64 * 128 + 128
+    expected = (27 * 24 + 24 * 64 + 64 + 4 * block - (64 * 64 + 64) + 128 * 128 + 128
+                + 128 * 27 + 27)
+    assert count_params(build_model(gated)) == expected
+    assert gated.context_size == 16
+    assert make_config("gated", vocab_size=27, block_size=8, n_embd=4,
+                       cycles=3).context_size == 22
