@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import notebook  # noqa: E402
 from pipeline.evaluate import split_loss  # noqa: E402
-from pipeline.models import ModelConfig, build_model  # noqa: E402
+from pipeline.models import build_model, make_config  # noqa: E402
 from pipeline.names import read_names  # noqa: E402
 from pipeline.params import TrainParams, load_params  # noqa: E402
 from pipeline.split import split_names  # noqa: E402
@@ -36,7 +36,7 @@ LECTURE = TrainParams(steps=200_000, batch_size=32, lr=0.1, lr_final=0.01, decay
                       log_every=1000)
 MODELS = {  # name: (pipeline config kwargs, notebook builder)
     "mlp": (dict(arch="mlp", block_size=3, n_embd=10, hidden=200), notebook.mlp),
-    "wavenet": (dict(arch="wavenet", block_size=8, n_embd=24, hidden=128), notebook.wavenet),
+    "wavenet": (dict(arch="hierarchical", block_size=8, n_embd=24, hidden=128), notebook.wavenet),
 }
 
 
@@ -79,7 +79,7 @@ def steps(steps, repeats):
     for name, (kwargs, builder) in MODELS.items():
         windows, vocab_size = lecture_windows(kwargs["block_size"])
         X, Y = windows["train"]
-        config = ModelConfig(vocab_size=vocab_size, **kwargs)
+        config = make_config(vocab_size=vocab_size, **kwargs)
         p = dataclasses.replace(LECTURE, steps=steps)
         nb, nb1, ours, ours_all = [], [], [], []
         for _ in range(repeats):
@@ -116,7 +116,7 @@ def quality(fast_params, fast_seeds, lecture_steps, notebook_steps):
     """Wall time and val loss of the WaveNet (24/128/8): lecture recipe vs fast recipe."""
     windows, vocab_size = lecture_windows(8)
     X, Y = windows["train"]
-    config = ModelConfig(vocab_size=vocab_size, **MODELS["wavenet"][0])
+    config = make_config(vocab_size=vocab_size, **MODELS["wavenet"][0])
     fast = TrainParams.load(load_params(fast_params))
     runs = [(f"fast s{seed}", dataclasses.replace(fast, seed=int(seed)))
             for seed in fast_seeds.split(",")]

@@ -84,7 +84,9 @@ def minibatches(X: torch.Tensor, Y: torch.Tensor, p: TrainParams):
     windows after another, so every window is seen once per epoch.
 
     Indices and rows are gathered ``INDEX_CHUNK`` steps at a time: two large
-    gathers instead of two small ones per step.
+    gathers instead of two small ones per step. Sequences (Y (N, T), -1 after a
+    name's end) are cut to the longest name of each batch: the columns after it
+    hold no event, and a model's events do not depend on them.
     """
     generator = torch.Generator().manual_seed(p.seed)
     shuffled = torch.empty(0, dtype=torch.long)  # what is left of the current epoch
@@ -97,7 +99,11 @@ def minibatches(X: torch.Tensor, Y: torch.Tensor, p: TrainParams):
             ix, shuffled = shuffled[:needed].view(chunk, p.batch_size), shuffled[needed:]
         else:
             ix = torch.randint(0, len(X), (chunk, p.batch_size), generator=generator)
-        yield from zip(X[ix], Y[ix])
+        if Y.ndim == 1:
+            yield from zip(X[ix], Y[ix])
+            continue
+        widths = (Y[ix] >= 0).sum(-1).amax(-1).tolist()  # (chunk,) longest name + 1
+        yield from ((xb[:, :w], yb[:, :w]) for xb, yb, w in zip(X[ix], Y[ix], widths))
 
 
 def train(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor, p: TrainParams,

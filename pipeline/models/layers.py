@@ -43,6 +43,7 @@ class SequenceBatchNorm(nn.BatchNorm1d):
         return super().forward(x)
 
     def _masked(self, x, mask):
+        x = x.float()  # statistics in float32, also under bfloat16 autocast
         m = mask.unsqueeze(-1).to(x.dtype)  # (B, T, 1)
         n = m.sum()
         mean = (x * m).sum((0, 1)) / n
