@@ -64,7 +64,7 @@ class _Section:
         return v
 
     def float(self, key, default=None, low=0.0, high=math.inf, low_open=True, high_open=False):
-        v = self._get(key, default)
+        v = _yaml11_float(self._get(key, default))
         ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
         if (not ok or (v >= high if high_open else v > high)
                 or (v <= low if low_open else v < low)):
@@ -107,6 +107,17 @@ class _Section:
 
 
 _REQUIRED = object()
+
+
+def _yaml11_float(v):
+    """``1e-05`` as a number: YAML 1.1 (PyYAML) reads an exponent without a dot as a
+    string, and that is how ``dvc exp run -S train.lr_final=0.00001`` writes it."""
+    if isinstance(v, str):
+        try:
+            return float(v)
+        except ValueError:
+            return v
+    return v
 
 
 @dataclass(frozen=True)

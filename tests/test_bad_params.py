@@ -97,3 +97,14 @@ def test_unreadable_params_file(tmp_path, monkeypatch):
     (tmp_path / "params.yaml").write_text("train:\n  steps: [1,\n")
     result = CliRunner().invoke(main, ["train", "mlp"])
     assert result.exit_code == 1 and "params.yaml line 3: not valid YAML" in result.stderr
+
+
+def test_exponent_floats_as_dvc_writes_them(tmp_path):
+    # `dvc exp run -S train.lr_final=0.00001` writes 1e-05, which PyYAML reads as a string
+    from pipeline.params import TrainParams, load_params
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    (tmp_path / "params.yaml").write_text(
+        yaml.safe_dump(params).replace("lr_final: 0.01", "lr_final: 1e-05"))
+    loaded = load_params(tmp_path / "params.yaml")
+    assert loaded["train"]["lr_final"] == "1e-05"
+    assert TrainParams.load(loaded).lr_final == 1e-05
