@@ -9,49 +9,21 @@ import shutil
 import signal
 import subprocess
 import time
-import sys
-from pathlib import Path
 
 import pytest
-import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from dvc_project import make_project, project_env, run, stages_run
 
 # enough steps that a kill lands mid-training; few enough to keep the test short
 TINY = {"train": {"steps": 2000, "log_every": 100}, "sample": {"count": 10}}
-
-
-def run(cmd, cwd, env):
-    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
-    assert done.returncode == 0, f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}"
-    return done.stdout + done.stderr
-
-
-def stages_run(log: str) -> set[str]:
-    return {line.split("'")[1] for line in log.splitlines() if line.startswith("Running stage")}
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory, names_path):
     """A committed copy of the project (tracked files only) with tiny params."""
     dest = tmp_path_factory.mktemp("project")
-    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True,
-                             text=True, check=True).stdout.split("\0")
-    for rel in filter(None, tracked):
-        if (ROOT / rel).is_file() and rel != "dvc.lock":
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / rel, dest / rel)
-    params = yaml.safe_load((dest / "params.yaml").read_text())
-    for section, values in TINY.items():
-        params[section].update(values)
-    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    bindir = str(Path(sys.executable).parent)  # dvc and python of this environment
-    env = {**os.environ, "MAKEMORE_DATA": str(names_path),
-           "PATH": bindir + os.pathsep + os.environ["PATH"], "PYTHONPATH": str(dest)}
-    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
-    run(["git", "init", "-q"], dest, env)
-    run(git + ["add", "-A"], dest, env)
-    run(git + ["commit", "-qm", "project"], dest, env)
+    env = project_env(dest, names_path)
+    git = make_project(dest, TINY, env)
     return dest, env, git
 
 
