@@ -13,10 +13,11 @@ def split_loss(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor) -> floa
     (Y (N, T), -1 where there is no event) alike: the sum over events / their count."""
     was_training = model.training
     model.eval()
+    device = next(model.parameters()).device  # the data goes where the model is
     total, events = 0.0, 0
     for start in range(0, len(X), EVAL_ROWS):
-        logits, _ = model(X[start:start + EVAL_ROWS])
-        y = Y[start:start + EVAL_ROWS].reshape(-1)
+        logits, _ = model(X[start:start + EVAL_ROWS].to(device))
+        y = Y[start:start + EVAL_ROWS].reshape(-1).to(device)
         total += F.cross_entropy(logits.reshape(len(y), -1), y, ignore_index=-1,
                                  reduction="sum").item()
         events += int((y >= 0).sum())

@@ -16,6 +16,7 @@ OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("step", "cosine", "linear")
 SAMPLINGS = ("replacement", "epochs")
 MATMUL_PRECISIONS = ("float32", "bfloat16")
+DEVICES = ("cpu", "cuda", "auto")
 
 
 def load_params(path="params.yaml") -> dict:
@@ -244,13 +245,14 @@ class TrainParams:
     warmup_steps: int = 0
     sampling: str = "replacement"
     matmul_precision: str = "float32"
+    device: str = "cpu"
 
     @classmethod
     def load(cls, params):
         s = _Section(params, "train", ("steps", "batch_size", "lr", "lr_final", "decay_at",
                                        "optimizer", "schedule", "warmup_steps", "weight_decay",
                                        "sampling", "seed", "log_every", "threads", "compile",
-                                       "matmul_precision"))
+                                       "matmul_precision", "device"))
         steps = s.int("steps", _REQUIRED)
         warmup_steps = s.int("warmup_steps", 0, minimum=0)
         if warmup_steps >= steps:
@@ -272,6 +274,7 @@ class TrainParams:
             warmup_steps=warmup_steps,
             sampling=s.choice("sampling", SAMPLINGS, "replacement"),
             matmul_precision=s.choice("matmul_precision", MATMUL_PRECISIONS, "float32"),
+            device=s.choice("device", DEVICES, "cpu"),
         )
 
 

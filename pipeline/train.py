@@ -18,6 +18,7 @@ import time
 import torch
 from tqdm import tqdm
 
+from pipeline.device import resolve_device
 from pipeline.params import TrainParams
 
 # Minibatches are drawn this many steps at a time.
@@ -99,6 +100,7 @@ def minibatches(X: torch.Tensor, Y: torch.Tensor, p: TrainParams):
             ix, shuffled = shuffled[:needed].view(chunk, p.batch_size), shuffled[needed:]
         else:
             ix = torch.randint(0, len(X), (chunk, p.batch_size), generator=generator)
+        ix = ix.to(X.device)  # drawn on the CPU, so a GPU run sees the same minibatches
         if Y.ndim == 1:
             yield from zip(X[ix], Y[ix])
             continue
@@ -108,7 +110,8 @@ def minibatches(X: torch.Tensor, Y: torch.Tensor, p: TrainParams):
 
 def train(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor, p: TrainParams,
           progress: bool = True, timings: dict | None = None) -> list[tuple[int, float]]:
-    """Train ``model`` in place on windows X (N, T), Y (N,).
+    """Train ``model`` in place on windows X (N, T), Y (N,), or sequences X, Y (N, T),
+    on ``train.device`` (the model is left there; the checkpoint is saved from the CPU).
 
     Returns the loss curve: (last step of the block, mean log10 loss over the
     block) for every ``log_every`` steps, as the lecture plots it. ``timings``, if
@@ -118,7 +121,9 @@ def train(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor, p: TrainPara
     # A fixed thread count: results then do not depend on the machine's core count,
     # and at batch 32 one thread beats two (the ops are too small to split).
     torch.set_num_threads(p.threads)
-    model.train()
+    device = resolve_device(p.device)
+    model.to(device).train()
+    X, Y = X.to(device), Y.to(device)
     optimizer = make_optimizer(model, p)
     step_fn = _step_function(model, p, progress)
     losses = []  # detached loss tensors; turned into numbers once, at the end
@@ -196,7 +201,8 @@ def _compiled(fn):
 
 def _autograd_step(model, matmul_dtype, optimizer, xb, yb) -> torch.Tensor:
     # autocast rounds the matmul inputs as forward_backward(matmul_dtype=...) does
-    with torch.autocast("cpu", dtype=matmul_dtype, enabled=matmul_dtype != torch.float32):
+    with torch.autocast(xb.device.type, dtype=matmul_dtype,
+                        enabled=matmul_dtype != torch.float32):
         _, loss = model(xb, yb)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()

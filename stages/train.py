@@ -4,6 +4,7 @@ import click
 
 from pipeline.checkpoint import Checkpoint, save_checkpoint
 from pipeline.data import model_data
+from pipeline.device import resolve_device
 from pipeline.errors import PipelineError
 from pipeline.models import ARCHS, build_model, count_params
 from pipeline.params import MODEL_SECTIONS, ModelParams, TrainParams, WindowParams, load_params
@@ -22,6 +23,7 @@ def train(model, params_path, quiet):
     picks the architecture) with params 'train'."""
     params = load_params(params_path)
     mp, tp = ModelParams.load(params, model), TrainParams.load(params)
+    resolve_device(tp.device)  # no GPU for train.device cuda: say so before any work
     reads = ARCHS[mp.arch].reads
     sizes = WindowParams.load(params).block_sizes  # no windows are built at other sizes
     if reads == "windows" and mp.block_size not in sizes:

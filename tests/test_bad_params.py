@@ -52,6 +52,8 @@ CASES = [  # (stage args, params override "section.key" (or several: {key: value
     (["train", "mlp"], "train.matmul_precision", "float16",
      "train.matmul_precision must be one of float32, bfloat16, got 'float16'"),
     (["train", "mlp"], "train.schedule", "exp", "train.schedule must be one of step, cosine, linear"),
+    (["train", "mlp"], "train.device", "tpu", "train.device must be one of cpu, cuda, auto"),
+    (["evaluate", "mlp"], "train.device", "gpu", "train.device must be one of cpu, cuda, auto"),
     (["split"], "split.train", 0.95, "split.train + split.val must be < 1"),
     (["split"], "split.val", 0, "split.val must be a number in (0.0, 1.0], got 0"),
     (["windows", "3"], "windows.block_sizes", [0, 3], "windows.block_sizes must be a non-empty"),

@@ -44,7 +44,7 @@ def test_repro_then_experiment(project):
     dest, env, git = project
     log = run(["dvc", "repro"], dest, env)
     assert stages_run(log) == {
-        "fetch", "split", "windows@3", "windows@8", "train@mlp", "train@wavenet",
+        "fetch", "split", "windows@3", "windows@8", "sequences", "train@mlp", "train@wavenet",
         "evaluate@mlp", "evaluate@wavenet", "sample@mlp", "sample@wavenet"}
     for model, params in (("mlp", 12_097), ("wavenet", 76_579)):
         metrics = json.loads((dest / f"metrics/{model}.json").read_text())
@@ -76,6 +76,16 @@ def test_repro_then_experiment(project):
 
     log = run(["dvc", "exp", "run", "-S", "model.hidden=8"], dest, env)
     assert stages_run(log) == {"train@wavenet", "evaluate@wavenet", "sample@wavenet"}
+
+    # another architecture reruns the WaveNet side only, and is scored on the same events
+    for arch, extra in (("dilated", []), ("gated", ["-S", "model.block_size=16"]),
+                        ("transformer", ["-S", "model.block_size=16", "-S", "model.n_embd=16"])):
+        log = run(["dvc", "exp", "run", "-S", f"model.arch={arch}",
+                   *extra], dest, env)
+        assert stages_run(log) == {"train@wavenet", "evaluate@wavenet", "sample@wavenet"}, arch
+        metrics = json.loads((dest / "metrics/wavenet.json").read_text())
+        assert 1.5 < metrics["val_loss"] < 3.3, arch
+        assert len((dest / "metrics/samples/wavenet.txt").read_text().splitlines()) == 10
 
     diff = json.loads(run(["dvc", "metrics", "diff", "--json"], dest, env))
     changed = {path for path, metrics in diff.items() if metrics}
