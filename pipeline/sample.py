@@ -26,11 +26,15 @@ def sample_names(model: torch.nn.Module, vocab: Vocabulary, count: int, seed: in
     out = np.zeros((count, max_length), dtype=np.int64)
     finished = np.zeros(count, dtype=bool)
     for t in range(max_length):
-        logits, _ = model(tokens[:, -context:])
+        # one uniform per name, finished or not, so the draws do not depend on which
+        # rows the model runs on: only the names still growing
+        u = rng.random((count, 1))
+        active = np.flatnonzero(~finished)
+        logits, _ = model(tokens[torch.from_numpy(active), -context:])  # (active, ...)
         if not windows:
             logits = logits[:, -1]  # the prediction after the last character
-        nxt = draw(softmax(logits.float().numpy()), rng)  # (count,)
-        nxt[finished] = 0
+        nxt = np.zeros(count, dtype=np.int64)  # finished names get '.'
+        nxt[active] = draw(softmax(logits.float().numpy()), u[active])
         out[:, t] = nxt
         finished |= nxt == 0
         if finished.all():
@@ -47,11 +51,11 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def draw(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One class per row by inverting its CDF at a uniform draw: the first class whose
-    cumulative probability exceeds it."""
+def draw(probs: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """One class per row by inverting its CDF at the row's uniform draw ``u`` (N, 1)
+    in [0, 1): the first class whose cumulative probability exceeds it."""
     cdf = np.cumsum(probs, axis=1)
-    u = rng.random((len(probs), 1)) * cdf[:, -1:]
+    u = u * cdf[:, -1:]
     index = (cdf <= u).sum(axis=1)
     # u < cdf[:, -1] exactly, but the product can round up to it: no class past the last
     return np.minimum(index, probs.shape[1] - 1)

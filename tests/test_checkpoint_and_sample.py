@@ -141,9 +141,19 @@ def test_sampling_follows_the_model_and_feeds_it_the_name_so_far():
     assert model.seen[-1][0].tolist() == [0, 5, 5, 5]
 
 
+def test_finished_names_leave_the_batch():
+    # the model runs on the names still growing only; the others are done
+    model = _Scripted()
+    model.forward = _stop_row_zero_first(model.forward)
+    names = sample_names(model, VOCAB, count=4, seed=0, max_length=10)
+    assert names[0] == "" and names[1:] == ["eee"] * 3
+    assert [len(s) for s in model.seen] == [4, 3, 3, 3]
+
+
 def test_draw_follows_the_probabilities():
     probs = np.tile([0.1, 0.0, 0.6, 0.3], (100_000, 1))
-    counts = np.bincount(draw(probs, np.random.default_rng(0)), minlength=4) / len(probs)
+    u = np.random.default_rng(0).random((len(probs), 1))
+    counts = np.bincount(draw(probs, u), minlength=4) / len(probs)
     assert counts[1] == 0 and np.allclose(counts, probs[0], atol=0.01)
 
 
@@ -168,3 +178,14 @@ def test_help_lists_every_command():
               if line.strip()]
     assert listed == sorted(COMMANDS) == ["evaluate", "fetch", "sample", "sequences", "split",
                                           "train", "windows"]
+
+
+def _stop_row_zero_first(forward):
+    """Make the first name of the first batch end at once ('.')."""
+    def wrapped(idx, targets=None):
+        logits, _ = forward(idx, targets)
+        if idx.shape[1] == 1:
+            logits[0, :, :] = -50.0
+            logits[0, :, 0] = 50.0
+        return logits, None
+    return wrapped

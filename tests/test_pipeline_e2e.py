@@ -59,7 +59,7 @@ def test_repro_then_experiment(project):
 
     # byte-for-byte: rerunning every stage from scratch gives the same dvc.lock
     lock = (dest / "dvc.lock").read_bytes()
-    assert len(stages_run(run(["dvc", "repro", "-f"], dest, env))) == 10
+    assert len(stages_run(run(["dvc", "repro", "-f"], dest, env))) == 11
     assert (dest / "dvc.lock").read_bytes() == lock
 
     # kill -9 in the middle of training; the next repro finishes with the same bytes
