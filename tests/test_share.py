@@ -76,7 +76,7 @@ def test_fresh_clone_pulls_instead_of_retraining(shared):
     assert UP_TO_DATE not in run(["dvc", "status"], repo, env)
     run(["dvc", "pull"], repo, env)
     assert output_hashes(repo) == shared.seed_hashes  # every output, byte for byte
-    assert {"data/raw/names.txt", "data/splits/train.parquet", "data/windows/block_8.safetensors",
+    assert {"data/raw/names.txt", "data/splits/train.parquet", "data/tensors/windows_8.safetensors",
             "models/mlp.safetensors", "models/wavenet.safetensors"} <= set(shared.seed_hashes)
     assert UP_TO_DATE in run(["dvc", "status"], repo, env)
     assert stages_run(run(["dvc", "repro"], repo, env)) == set()
