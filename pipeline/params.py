@@ -141,10 +141,11 @@ class SplitParams:
     train: float
     val: float
     dedupe: bool
+    shuffles: int = 1
 
     @classmethod
     def load(cls, params):
-        s = _Section(params, "split", ("seed", "train", "val", "dedupe"))
+        s = _Section(params, "split", ("seed", "train", "val", "dedupe", "shuffles"))
         train = s.float("train", 0.8, high=1.0)
         val = s.float("val", 0.1, high=1.0)
         if train + val >= 1.0:
@@ -153,7 +154,7 @@ class SplitParams:
                 f"got {train} + {val}"
             )
         return cls(seed=s.int("seed", 42, minimum=0), train=train, val=val,
-                   dedupe=s.bool("dedupe", False))
+                   dedupe=s.bool("dedupe", False), shuffles=s.int("shuffles", 1))
 
 
 @dataclass(frozen=True)
@@ -199,7 +200,7 @@ class ModelParams:
         name = MODEL_SECTIONS[model]
         top = [f.name for f in ARCHS["hierarchical"].Config.hyperparameters()]
         if model == "mlp":
-            arch, allowed = "mlp", top
+            arch, allowed = "mlp", [f.name for f in ARCHS["mlp"].Config.hyperparameters()]
         else:
             subsections = sorted({c.Config.subsection for c in ARCHS.values()} - {None})
             allowed = ["arch", *top, *subsections]
@@ -289,3 +290,28 @@ class SampleParams:
         s = _Section(params, "sample", ("count", "seed", "max_length"))
         return cls(count=s.int("count", _REQUIRED), seed=s.int("seed", 42, minimum=0),
                    max_length=s.int("max_length", 50))
+
+
+@dataclass(frozen=True)
+class LrFindParams:
+    """The learning-rate finder: ``steps`` steps with lr = 10**x, x rising evenly from
+    ``min_exp`` to ``max_exp``; the curve is smoothed over ``smoothing`` steps."""
+
+    steps: int
+    min_exp: float
+    max_exp: float
+    smoothing: int
+
+    @classmethod
+    def load(cls, params):
+        s = _Section(params, "lr_find", ("steps", "min_exp", "max_exp", "smoothing"))
+        steps = s.int("steps", 1000, minimum=2)
+        # train.lr's range, (0, 10], as powers of ten
+        min_exp = s.float("min_exp", -3.0, low=-10.0, high=1.0, low_open=False)
+        max_exp = s.float("max_exp", 0.0, low=-10.0, high=1.0, low_open=False)
+        if min_exp >= max_exp:
+            s._fail("max_exp", f"a number above lr_find.min_exp ({min_exp:g})", max_exp)
+        smoothing = s.int("smoothing", 50)
+        if smoothing > steps:
+            s._fail("smoothing", f"an integer from 1 to lr_find.steps ({steps})", smoothing)
+        return cls(steps=steps, min_exp=min_exp, max_exp=max_exp, smoothing=smoothing)

@@ -14,6 +14,7 @@ import functools
 import math
 import sys
 import time
+from collections.abc import Callable
 
 import torch
 from tqdm import tqdm
@@ -109,15 +110,18 @@ def minibatches(X: torch.Tensor, Y: torch.Tensor, p: TrainParams):
 
 
 def train(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor, p: TrainParams,
-          progress: bool = True, timings: dict | None = None) -> list[tuple[int, float]]:
+          progress: bool = True, timings: dict | None = None,
+          lr_at: Callable[[int], float] | None = None) -> list[tuple[int, float]]:
     """Train ``model`` in place on windows X (N, T), Y (N,), or sequences X, Y (N, T),
     on ``train.device`` (the model is left there; the checkpoint is saved from the CPU).
 
     Returns the loss curve: (last step of the block, mean log10 loss over the
     block) for every ``log_every`` steps, as the lecture plots it. ``timings``, if
     given, receives the wall time of the first step (which compiles) and of the
-    run, and the steps/s after the first step.
+    run, and the steps/s after the first step. ``lr_at(step)``, if given, replaces
+    the schedule of ``p`` (the learning-rate finder's sweep).
     """
+    lr_at = lr_at or functools.partial(learning_rate, p=p)
     # A fixed thread count: results then do not depend on the machine's core count,
     # and at batch 32 one thread beats two (the ops are too small to split).
     torch.set_num_threads(p.threads)
@@ -131,7 +135,7 @@ def train(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor, p: TrainPara
                dynamic_ncols=True)
     started, lr = time.perf_counter(), None
     for step, (xb, yb) in enumerate(minibatches(X, Y, p)):
-        if (new_lr := learning_rate(step, p)) != lr:
+        if (new_lr := lr_at(step)) != lr:
             lr = new_lr
             for group in optimizer.param_groups:
                 group["lr"] = lr

@@ -17,6 +17,8 @@ COMMANDS = {  # name -> "module:attribute" of its click command
     "train": "stages.train:train",
     "evaluate": "stages.evaluate:evaluate",
     "sample": "stages.sample:sample",
+    "lr-find": "stages.lr_find:lr_find",
+    "embedding": "stages.embedding:embedding",
 }
 
 
@@ -42,7 +44,8 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, lazy_commands=COMMANDS)
 def main():
-    """The makemore pipeline's stages: fetch, split, windows, sequences, train, evaluate, sample."""
+    """The makemore pipeline's stages: fetch, split, windows, sequences, train, evaluate, sample,
+    lr-find, embedding."""
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ def split(params_path, names_path, out):
     p = SplitParams.load(load_params(params_path))
     names, report = read_names(names_path)
     click.echo(report.describe(names_path))
-    splits = split_names(names, p.seed, p.train, p.val, p.dedupe, source=names_path)
+    splits = split_names(names, p.seed, p.train, p.val, p.dedupe, source=names_path,
+                         shuffles=p.shuffles)
     vocab = Vocabulary.from_names(names)
     write_splits(splits, vocab, out)
     sizes = " / ".join(f"{k} {len(v):,}" for k, v in splits.items())

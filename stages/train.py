@@ -1,16 +1,16 @@
+import math
 from dataclasses import asdict
 
 import click
 
+from pipeline import files
 from pipeline.checkpoint import Checkpoint, save_checkpoint
-from pipeline.data import model_data
-from pipeline.device import resolve_device
-from pipeline.errors import PipelineError
-from pipeline.models import ARCHS, build_model, count_params
-from pipeline.params import MODEL_SECTIONS, ModelParams, TrainParams, WindowParams, load_params
+from pipeline.evaluate import split_loss
+from pipeline.models import count_params
+from pipeline.params import load_params
 from pipeline.plots import write_loss_curve
 from pipeline.train import train as train_model
-from stages.common import model_argument, params_option, stage
+from stages.common import fresh_model, model_argument, params_option, stage
 
 
 @click.command()
@@ -20,27 +20,21 @@ from stages.common import model_argument, params_option, stage
 @stage
 def train(model, params_path, quiet):
     """Train MODEL (mlp: params 'baseline'; wavenet: params 'model', whose model.arch
-    picks the architecture) with params 'train'."""
-    params = load_params(params_path)
-    mp, tp = ModelParams.load(params, model), TrainParams.load(params)
-    resolve_device(tp.device)  # no GPU for train.device cuda: say so before any work
-    reads = ARCHS[mp.arch].reads
-    sizes = WindowParams.load(params).block_sizes  # no windows are built at other sizes
-    if reads == "windows" and mp.block_size not in sizes:
-        raise PipelineError(f"params.yaml: {MODEL_SECTIONS[model]}.block_size must be one of "
-                            f"windows.block_sizes {list(sizes)} for the {mp.arch} model, "
-                            f"got {mp.block_size}")
-    config = mp.config(vocab_size=0)
-    data, vocab = model_data(reads, config)
-    config = mp.config(vocab_size=len(vocab))
-    net = build_model(config, seed=tp.seed)
+    picks the architecture) with params 'train'. Also records the loss of the freshly
+    initialised model on the training split, beside the uniform guess's -ln(1/vocab)."""
+    mp, tp, net, data, vocab = fresh_model(load_params(params_path), model)
     click.echo(f"{model} ({mp.arch}): {count_params(net):,} parameters; {tp.steps:,} steps of "
-               f"{tp.optimizer} at batch {tp.batch_size} {reads}")
+               f"{tp.optimizer} at batch {tp.batch_size} {net.reads}")
     X, Y = data["train"]
+    initial = {"initial_loss": round(split_loss(net, X, Y), 6),
+               "uniform_loss": round(math.log(len(vocab)), 6)}
+    click.echo(f"initial loss {initial['initial_loss']:.4f} on the training split "
+               f"(uniform prediction: {initial['uniform_loss']:.4f})")
     curve = train_model(net, X, Y, tp, progress=not quiet)
     save_checkpoint(f"models/{model}.safetensors",
-                    Checkpoint(net, config, vocab, step=tp.steps, train=asdict(tp)))
+                    Checkpoint(net, net.config, vocab, step=tp.steps, train=asdict(tp)))
     write_loss_curve(f"metrics/loss/{model}.csv", curve)
+    files.write_json(f"metrics/init/{model}.json", initial)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,11 @@ import pytest
 from dvc_project import make_project, project_env, run, stages_run
 
 # enough steps that a kill lands mid-training; few enough to keep the test short
-TINY = {"train": {"steps": 2000, "log_every": 100}, "sample": {"count": 10}}
+TINY = {"train": {"steps": 2000, "log_every": 100}, "sample": {"count": 10},
+        "lr_find": {"steps": 100, "smoothing": 10}}
+# what a change of the WaveNet's params reruns
+WAVENET_SIDE = {"train@wavenet", "lr_find@wavenet", "evaluate@wavenet", "embedding@wavenet",
+                "sample@wavenet"}
 
 
 @pytest.fixture(scope="module")
@@ -45,13 +49,21 @@ def test_repro_then_experiment(project):
     log = run(["dvc", "repro"], dest, env)
     assert stages_run(log) == {
         "fetch", "split", "windows@3", "windows@8", "sequences", "train@mlp", "train@wavenet",
-        "evaluate@mlp", "evaluate@wavenet", "sample@mlp", "sample@wavenet"}
+        "lr_find@mlp", "lr_find@wavenet", "evaluate@mlp", "evaluate@wavenet",
+        "embedding@mlp", "embedding@wavenet", "sample@mlp", "sample@wavenet"}
     for model, params in (("mlp", 12_097), ("wavenet", 76_579)):
         metrics = json.loads((dest / f"metrics/{model}.json").read_text())
         assert metrics["params"] == params
         assert 1.5 < metrics["val_loss"] < 3.3  # 2,000 steps: well trained it is not
         assert len((dest / f"metrics/samples/{model}.txt").read_text().splitlines()) == 10
         assert (dest / f"metrics/loss/{model}.csv").read_text().startswith("step,log10_loss\n")
+        initial = json.loads((dest / f"metrics/init/{model}.json").read_text())
+        assert initial["uniform_loss"] == 3.295837  # -ln(1/27)
+        assert abs(initial["initial_loss"] - 3.2958) < 0.05  # Kaiming init, output x0.1
+        lr_rows = (dest / f"metrics/lr_find/{model}.csv").read_text().splitlines()
+        assert lr_rows[0] == "exponent,loss,smoothed" and len(lr_rows) == 101
+        assert "suggested_lr" in json.loads((dest / f"metrics/lr_find/{model}.json").read_text())
+        assert len((dest / f"metrics/embedding/{model}.csv").read_text().splitlines()) == 28
     run(git + ["add", "-A"], dest, env)
     run(git + ["commit", "-qm", "baseline run"], dest, env)
 
@@ -59,7 +71,7 @@ def test_repro_then_experiment(project):
 
     # byte-for-byte: rerunning every stage from scratch gives the same dvc.lock
     lock = (dest / "dvc.lock").read_bytes()
-    assert len(stages_run(run(["dvc", "repro", "-f"], dest, env))) == 11
+    assert len(stages_run(run(["dvc", "repro", "-f"], dest, env))) == 15
     assert (dest / "dvc.lock").read_bytes() == lock
 
     # kill -9 in the middle of training; the next repro finishes with the same bytes
@@ -75,14 +87,17 @@ def test_repro_then_experiment(project):
     assert not list(dest.rglob(".*.tmp-*"))
 
     log = run(["dvc", "exp", "run", "-S", "model.hidden=8"], dest, env)
-    assert stages_run(log) == {"train@wavenet", "evaluate@wavenet", "sample@wavenet"}
+    assert stages_run(log) == WAVENET_SIDE
+    # the lr finder's own params rerun it alone
+    log = run(["dvc", "exp", "run", "-S", "lr_find.max_exp=-1"], dest, env)
+    assert stages_run(log) == {"lr_find@mlp", "lr_find@wavenet"}
 
     # another architecture reruns the WaveNet side only, and is scored on the same events
     for arch, extra in (("dilated", []), ("gated", ["-S", "model.block_size=16"]),
                         ("transformer", ["-S", "model.block_size=16", "-S", "model.n_embd=16"])):
         log = run(["dvc", "exp", "run", "-S", f"model.arch={arch}",
                    *extra], dest, env)
-        assert stages_run(log) == {"train@wavenet", "evaluate@wavenet", "sample@wavenet"}, arch
+        assert stages_run(log) == WAVENET_SIDE, arch
         metrics = json.loads((dest / "metrics/wavenet.json").read_text())
         assert 1.5 < metrics["val_loss"] < 3.3, arch
         assert len((dest / "metrics/samples/wavenet.txt").read_text().splitlines()) == 10

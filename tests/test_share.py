@@ -14,8 +14,10 @@ import pytest
 
 from dvc_project import GIT_IDENTITY, make_project, output_hashes, project_env, run, stages_run
 
-TINY = {"train": {"steps": 300, "log_every": 100, "compile": False}, "sample": {"count": 10}}
-WAVENET_STAGES = {"train@wavenet", "evaluate@wavenet", "sample@wavenet"}
+TINY = {"train": {"steps": 300, "log_every": 100, "compile": False}, "sample": {"count": 10},
+        "lr_find": {"steps": 100, "smoothing": 10}}
+WAVENET_STAGES = {"train@wavenet", "lr_find@wavenet", "evaluate@wavenet", "embedding@wavenet",
+                  "sample@wavenet"}
 UP_TO_DATE = "Data and pipelines are up to date."
 
 
@@ -59,7 +61,7 @@ def shared(tmp_path_factory, names_path):
     make_project(seed, TINY, env)
     # the default remote, as committed in .dvc/config, resolves under HOME
     assert str(sh.remote) in run(["dvc", "remote", "list"], seed, env)
-    assert len(stages_run(run(["dvc", "repro"], seed, env))) == 11
+    assert len(stages_run(run(["dvc", "repro"], seed, env))) == 15
     run(["git", "add", "-A"], seed, env)
     run(["git", "commit", "-qm", "baseline run"], seed, env)
     run(["git", "remote", "add", "origin", str(sh.origin)], seed, env)
@@ -169,6 +171,8 @@ def test_run_cache_across_clones(shared, workers):
     log = run(same_params, repo, env)
     assert "Stage 'train@wavenet' is cached - skipping run" in log
     assert "Stage 'evaluate@wavenet' is cached - skipping run" in log
-    # sampling has a `cache: false` output that is not a metric: never in the run-cache
-    assert stages_run(log) == {"sample@wavenet"}
+    assert "Stage 'lr_find@wavenet' is cached - skipping run" in log
+    # sampling and the embedding map have `cache: false` outputs that are not metrics or
+    # plots: never in the run-cache
+    assert stages_run(log) == {"sample@wavenet", "embedding@wavenet"}
     assert output_hashes(repo) == hashes

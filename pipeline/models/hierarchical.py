@@ -4,12 +4,12 @@ from torch import nn
 
 from pipeline.models.config import ParamError, param
 from pipeline.models.layers import FlattenConsecutive, hidden_block, output_layer
-from pipeline.models.mlp import MLPConfig
+from pipeline.models.mlp import LayerConfig
 from pipeline.models.sequential import EmbeddingSequential
 
 
 @dataclass(frozen=True)
-class TreeConfig(MLPConfig):
+class TreeConfig(LayerConfig):
     """The WaveNet tree: log2(block_size) levels of ``hidden`` channels."""
 
     hidden: int = param(128)
