@@ -83,7 +83,7 @@ def table():
         params = int(result[f"metrics/{model}.json:params"])
         digits = 4 if row == "P2" else 3  # Part 2 printed four decimals
         click.echo(f"| {row} | {change} | {params:,} | {train:.{digits}f} | {val:.{digits}f} | "
-                   f"{lec_train} | {lec_val} | {val - lec_val:+.{digits}f} |")
+                   f"{lec_train:.{digits}f} | {lec_val:.{digits}f} | {val - lec_val:+.{digits}f} |")
 
 
 if __name__ == "__main__":

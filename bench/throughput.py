@@ -1,7 +1,7 @@
 """Training throughput of the WaveNet tree in its two forms (run by hand, not a test):
 the hierarchical model on windows against the dilated one on whole names.
 
-    python bench/throughput.py                      # events/s at ~512 and ~4096 events a step
+    python bench/throughput.py                      # events/s at ~512 to ~8192 events a step
     python bench/throughput.py --windows-batch 512 --steps 300 --rounds 5
 
 Both train the same 76,579-parameter function (n_embd 24, hidden 128, block 8) with the
@@ -60,7 +60,7 @@ def events_per_second(arch, X, Y, p, vocab_size, events_per_row):
 
 
 @click.command()
-@click.option("--windows-batch", "batches", multiple=True, type=int, default=(512, 4096),
+@click.option("--windows-batch", "batches", multiple=True, type=int, default=(512, 2048, 4096, 8192),
               show_default=True, help="Windows a step for the hierarchical model.")
 @click.option("--steps", default=300, show_default=True, help="Steps a round, per form.")
 @click.option("--rounds", default=3, show_default=True, help="Alternating rounds per batch.")
@@ -70,6 +70,7 @@ def main(batches, steps, rounds, threads):
     per_name = float((Ys >= 0).sum()) / len(Ys)
     print(f"train split: {len(Yw):,} windows = {int((Ys >= 0).sum()):,} events in "
           f"{len(Ys):,} names ({per_name:.2f} a name)")
+    best = {}  # form -> (events/s, its batch)
     for batch in batches:
         names = round(batch / per_name)
         p = dataclasses.replace(RECIPE, steps=steps, threads=threads)
@@ -82,10 +83,15 @@ def main(batches, steps, rounds, threads):
                                              vocab_size, per_name))
         each = ", ".join(f"x{d / t:.2f}" for t, d in zip(tree, dilated))
         tree, dilated = statistics.median(tree), statistics.median(dilated)
+        best["hierarchical"] = max(best.get("hierarchical", (0, 0)), (tree, f"{batch} windows"))
+        best["dilated"] = max(best.get("dilated", (0, 0)), (dilated, f"{names} names"))
         print(f"~{batch} events a step: hierarchical {tree:,.0f} events/s (batch {batch} "
               f"windows), dilated {dilated:,.0f} events/s (batch {names} names): "
               f"x{dilated / tree:.2f} (medians of {rounds} rounds; each round: {each})  "
               f"[{time.perf_counter() - started:.0f} s]")
+    (tree, tree_batch), (dilated, dilated_batch) = best["hierarchical"], best["dilated"]
+    print(f"each at its best batch: hierarchical {tree:,.0f} events/s ({tree_batch}), dilated "
+          f"{dilated:,.0f} events/s ({dilated_batch}): x{dilated / tree:.2f}")
 
 
 if __name__ == "__main__":

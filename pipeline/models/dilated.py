@@ -21,10 +21,11 @@ class DilatedWaveNet(WaveNet):
     position when there are no targets) are computed, as rows of one (1 + N, C)
     matrix per level. Row 0 holds the one node every name shares before its start,
     where the context is all '.': a window's left padding is the same for every
-    name, so it is computed once, not once per name and position. In training it
-    enters the batch-norm statistics once for each position it stands for, so the
-    statistics are those of the padded sequences (padding after a name's end
-    excluded).
+    name, so it is computed once, not once per name and position. In training the
+    batch-norm statistics are taken over these rows, so row 0 counts once: training
+    statistics differ from the window form's (which counts each node once per window
+    holding it), while in eval mode, where batch norm uses its running statistics,
+    the two forms are the same function.
     """
 
     Config = TreeConfig
