@@ -25,27 +25,3 @@ def stage(fn):
             click.echo(f"error: {e}", err=True)
             sys.exit(1)
     return wrapper
-
-
-
-def fresh_model(params: dict, model: str):
-    """What training MODEL starts from: its checked params (model and train), a freshly
-    initialised, seeded network and the data it reads. Every params check (the device
-    included) runs before any data is read. Returns (ModelParams, TrainParams, net,
-    data, vocab)."""
-    from pipeline.data import model_data  # torch: imported by the stages that train
-    from pipeline.device import resolve_device
-    from pipeline.models import ARCHS, build_model
-    from pipeline.params import ModelParams, TrainParams, WindowParams
-
-    mp, tp = ModelParams.load(params, model), TrainParams.load(params)
-    resolve_device(tp.device)  # no GPU for train.device cuda: say so before any work
-    reads = ARCHS[mp.arch].reads
-    sizes = WindowParams.load(params).block_sizes  # no windows are built at other sizes
-    if reads == "windows" and mp.block_size not in sizes:
-        raise PipelineError(f"params.yaml: {MODEL_SECTIONS[model]}.block_size must be one of "
-                            f"windows.block_sizes {list(sizes)} for the {mp.arch} model, "
-                            f"got {mp.block_size}")
-    data, vocab = model_data(reads, mp.config(vocab_size=0))
-    net = build_model(mp.config(vocab_size=len(vocab)), seed=tp.seed)
-    return mp, tp, net, data, vocab

@@ -4,7 +4,8 @@ from pipeline import files
 from pipeline.lr_find import lr_find_curve, lr_sweep, suggestion
 from pipeline.params import LrFindParams, load_params
 from pipeline.plots import write_csv
-from stages.common import fresh_model, model_argument, params_option, stage
+from pipeline.start import fresh_model
+from stages.common import model_argument, params_option, stage
 
 
 @click.command("lr-find")

@@ -9,8 +9,9 @@ from pipeline.evaluate import split_loss
 from pipeline.models import count_params
 from pipeline.params import load_params
 from pipeline.plots import write_loss_curve
+from pipeline.start import fresh_model
 from pipeline.train import train as train_model
-from stages.common import fresh_model, model_argument, params_option, stage
+from stages.common import model_argument, params_option, stage
 
 
 @click.command()
