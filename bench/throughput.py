@@ -60,8 +60,9 @@ def events_per_second(arch, X, Y, p, vocab_size, events_per_row):
 
 
 @click.command()
-@click.option("--windows-batch", "batches", multiple=True, type=int, default=(512, 2048, 4096, 8192),
-              show_default=True, help="Windows a step for the hierarchical model.")
+@click.option("--windows-batch", "batches", multiple=True, type=int,
+              default=(512, 2048, 4096, 8192), show_default=True,
+              help="Windows a step for the hierarchical model.")
 @click.option("--steps", default=300, show_default=True, help="Steps a round, per form.")
 @click.option("--rounds", default=3, show_default=True, help="Alternating rounds per batch.")
 @click.option("--threads", default=2, show_default=True)

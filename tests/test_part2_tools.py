@@ -125,6 +125,14 @@ def test_map_is_the_projection_on_the_two_principal_axes():
     assert np.array_equal(coords, again)  # the same numbers, signs included, every run
 
 
+def test_a_one_dimensional_table_is_drawn_along_x():
+    table = np.arange(27, dtype=np.float32)[:, None]
+    coords, explained = embedding_map(table)
+    assert coords.shape == (27, 2) and not coords[:, 1].any()
+    assert np.allclose(np.abs(coords[:, 0]), np.abs(table[:, 0] - table.mean()))
+    assert explained == pytest.approx([1.0, 0.0])
+
+
 def test_nearest_neighbours_by_cosine():
     table = np.array([[1.0, 0.0, 0.0], [0.9, 0.1, 0.0], [0.0, 1.0, 0.0], [-1.0, 0.0, 0.1]])
     near = nearest_neighbours(table, k=2)
@@ -169,7 +177,7 @@ def test_a_fresh_lecture_model_starts_near_the_uniform_loss(arch, extra):
 
 
 def test_part2_init_starts_far_above_the_uniform_loss():
-    """N(0, 1) for every tensor: confident, wrong first guesses (the lecture's ~17-27)."""
+    """N(0, 1) for every tensor: confident, wrong first guesses."""
     model = build_model(part2_mlp(), seed=2147483647)
     g = torch.Generator().manual_seed(0)
     X = torch.randint(0, 27, (2000, 3), generator=g)
@@ -196,13 +204,6 @@ def test_part2_init_is_the_notebooks_draws():
     logits, _ = model(idx)
     notebook = torch.tanh(C[idx].view(-1, 30) @ W1 + b1) @ W2 + b2
     assert torch.allclose(logits, notebook, atol=1e-4)
-
-
-def test_kaiming_init_is_unchanged_by_the_init_option():
-    a = build_model(part2_mlp(batch_norm=True, init="kaiming"), seed=42).state_dict()
-    b = build_model(make_config("mlp", vocab_size=27, block_size=3, n_embd=10, hidden=200),
-                    seed=42).state_dict()
-    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
 def window_counts(splits, vocab):
