@@ -63,7 +63,7 @@ def test_kneser_ney_by_hand():
     assert p_c_after_a == pytest.approx(0.30125) and p_a == pytest.approx(11 / 60)
 
 
-def test_discounts_are_chen_and_goodman_eq_26():
+def test_discounts_are_chen_and_goodmans():
     counts = torch.tensor([1] * 6 + [2] * 2 + [3, 4, 7])
     assert discounts(counts).tolist() == pytest.approx([0.0, 0.6, 1.1, 0.6])
     # no count of 2 or 3 (a tiny corpus): those discounts are Y, within [0, r]
@@ -71,7 +71,7 @@ def test_discounts_are_chen_and_goodman_eq_26():
 
 
 def reference_kneser_ney(names, order, V):
-    """p(w | h) from Chen & Goodman (1998), eqs. (17) and (26), with dicts and loops:
+    """p(w | h) from Chen & Goodman's (1998) formulas, with dicts and loops:
     raw counts at the longest context, continuation counts below, the empty context
     interpolated with the uniform 1/V. Characters are vocabulary indices."""
     levels = {order: Counter()}

@@ -25,8 +25,8 @@ class BigramConfig(ModelConfig):
 class Bigram(nn.Module):
     """The character bigram model of Shannon 1948, "A Mathematical Theory of
     Communication" (his second-order approximation), with additive (add-k) smoothing
-    as in Chen & Goodman 1998, "An Empirical Study of Smoothing Techniques for
-    Language Modeling", section 2.1: P(w | v) = (N[v, w] + k) / (N[v, :].sum() + k V).
+    as Chen & Goodman 1998, "An Empirical Study of Smoothing Techniques for Language
+    Modeling", describe it: P(w | v) = (N[v, w] + k) / (N[v, :].sum() + k V).
 
     ``counts`` (V, V) is a buffer: N[v, w] is how often w followed v in training,
     fitted by counting (``fit``); unfitted, the model predicts the uniform

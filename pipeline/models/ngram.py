@@ -94,7 +94,7 @@ class CountTable(nn.Module):
 
 
 def discounts(counts) -> torch.Tensor:
-    """[0, D1, D2, D3+] of Chen & Goodman (1998), eq. (26), from the count-of-counts
+    """[0, D1, D2, D3+] of Chen & Goodman (1998) from the count-of-counts
     n_r: Y = n1 / (n1 + 2 n2), D_r = r - (r + 1) Y n_{r+1} / n_r. Where n_r is 0
     (tiny corpora) D_r is Y; each is kept within [0, r] so no probability is negative."""
     n = [int((counts == r).sum()) for r in range(5)]
@@ -109,7 +109,7 @@ def discounts(counts) -> torch.Tensor:
 class KneserNey(nn.Module):
     """A character n-gram model with interpolated modified Kneser-Ney smoothing: Chen &
     Goodman 1998, "An Empirical Study of Smoothing Techniques for Language Modeling",
-    eq. (17) with the three discounts D1, D2, D3+ of eq. (26) per context length.
+    their modified form: three discounts D1, D2, D3+ per context length.
 
     The longest context uses the raw counts c(h, w); each shorter one the continuation
     counts N1+(. h w), the number of distinct characters seen before h w. Each level
