@@ -1,5 +1,7 @@
 """Stage 5: the mean cross-entropy of a model over whole splits, never a sample of them."""
 
+import itertools
+
 import torch
 import torch.nn.functional as F
 
@@ -13,7 +15,8 @@ def split_loss(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor) -> floa
     (Y (N, T), -1 where there is no event) alike: the sum over events / their count."""
     was_training = model.training
     model.eval()
-    device = next(model.parameters()).device  # the data goes where the model is
+    # the data goes where the model is (a counted model holds buffers only)
+    device = next(itertools.chain(model.parameters(), model.buffers())).device
     total, events = 0.0, 0
     for start in range(0, len(X), EVAL_ROWS):
         logits, _ = model(X[start:start + EVAL_ROWS].to(device))

@@ -94,8 +94,8 @@ class _Section:
         if f.type in (int, "int"):
             return self.int(f.name, default, minimum=rule.get("minimum") or 1)
         if f.type in (float, "float"):
-            return self.float(f.name, default, low=0.0, high=rule["below"], low_open=False,
-                              high_open=True)
+            return self.float(f.name, default, low=0.0, high=rule["below"],
+                              low_open=rule.get("positive", False), high_open=True)
         return self.choice(f.name, rule["choices"], default)
 
     def str(self, key, default=None, allow_empty=True):
@@ -174,7 +174,7 @@ class WindowParams:
 # Each model has its own section of params.yaml: the MLP is the baseline; the
 # WaveNet-side section picks its architecture with model.arch.
 MODEL_SECTIONS = {"mlp": "baseline", "wavenet": "model"}
-WAVENET_ARCHS = ("hierarchical", "dilated", "gated", "transformer")
+WAVENET_ARCHS = ("hierarchical", "dilated", "gated", "transformer", "ngram", "bigram")
 
 
 @dataclass(frozen=True)

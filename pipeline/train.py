@@ -157,6 +157,16 @@ def train(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor, p: TrainPara
     return loss_curve(torch.stack(losses).log10(), p.log_every)
 
 
+def fit_by_counting(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor,
+                    progress: bool = True):
+    """Fit a counted model (``fit(X, Y)``: bigram, ngram) on the CPU: one pass of
+    counting over every training event, no gradient steps and no learning rate."""
+    started = time.perf_counter()
+    model.cpu().fit(X.cpu(), Y.cpu())
+    if progress:
+        print(f"counted {int((Y >= 0).sum()):,} events in {time.perf_counter() - started:.2f}s")
+
+
 def _has_hand_backward(model) -> bool:
     """Models may offer ``forward_backward``: the same gradients without autograd."""
     return getattr(model, "supports_forward_backward", lambda: False)()

@@ -15,6 +15,14 @@ def embedding(model):
     2) -> metrics/embedding/<MODEL>.csv (the plot), .json (explained variance) and
     .neighbours.txt (each character's nearest ones, by cosine)."""
     ckpt = load_checkpoint(f"models/{model}.safetensors")
+    out = f"metrics/embedding/{model}"
+    if getattr(ckpt.model, "embedding", None) is None:
+        note = f"the {ckpt.config.arch} model has no character embedding"
+        write_csv(f"{out}.csv", ["char", "x", "y"], [])  # the declared outputs, empty
+        files.write_json(f"{out}.json", {"note": note})
+        files.write_text(f"{out}.neighbours.txt", f"# {note}\n")
+        click.echo(f"{model}: {note}; nothing to map")
+        return
     table = ckpt.model.embedding.weight.detach().numpy()  # (vocab, n_embd)
     itos = ckpt.vocab.itos
     coords, explained = embedding_map(table)
@@ -23,7 +31,6 @@ def embedding(model):
         metrics.update(explained_variance_x=round(explained[0], 6),
                        explained_variance_y=round(explained[1], 6),
                        explained_variance=round(sum(explained), 6))
-    out = f"metrics/embedding/{model}"
     write_csv(f"{out}.csv", ["char", "x", "y"], map_rows(itos, coords))
     files.write_json(f"{out}.json", metrics)
     title = (f"nearest neighbours by cosine similarity in the {model}'s "

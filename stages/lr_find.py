@@ -2,6 +2,7 @@ import click
 
 from pipeline import files
 from pipeline.lr_find import lr_find_curve, lr_sweep, suggestion
+from pipeline.models import fitted_by_counting
 from pipeline.params import LrFindParams, load_params
 from pipeline.plots import write_csv
 from pipeline.start import fresh_model
@@ -19,7 +20,13 @@ def lr_find(model, params_path, quiet):
     otherwise) -> metrics/lr_find/<MODEL>.csv (the plot) and .json (the suggestion)."""
     params = load_params(params_path)
     p = LrFindParams.load(params)
-    _, tp, net, data, _ = fresh_model(params, model)
+    mp, tp, net, data, _ = fresh_model(params, model)
+    if fitted_by_counting(net):  # the declared outputs, holding no curve
+        note = f"the {mp.arch} model is fitted by counting: it has no learning rate"
+        write_csv(f"metrics/lr_find/{model}.csv", ["exponent", "loss", "smoothed"], [])
+        files.write_json(f"metrics/lr_find/{model}.json", {"note": note})
+        click.echo(f"{model}: {note}")
+        return
     click.echo(f"{model}: {p.steps:,} steps, lr 10^{p.min_exp:g} -> 10^{p.max_exp:g}")
     points = lr_sweep(net, *data["train"], tp, p, progress=not quiet)
     curve = lr_find_curve(points, p.smoothing)

@@ -95,6 +95,8 @@ ARCH_CONFIGS = [
     make_config("dilated", vocab_size=27, block_size=8, n_embd=4, hidden=16),
     make_config("gated", vocab_size=27, block_size=4, n_embd=4, residual=8, skip=8),
     make_config("transformer", vocab_size=27, block_size=16, n_embd=8, n_layer=1, n_head=2),
+    make_config("ngram", vocab_size=27, block_size=8, n_embd=1, order=4),
+    make_config("bigram", vocab_size=27, block_size=8, n_embd=1),
 ]
 
 

@@ -7,15 +7,20 @@ per row) or ``"sequences"`` (idx (B, T), a name from its leading '.', -> logits
 (B, T, vocab), one event per position, targets -1 on padding). Training,
 evaluation and sampling use only this contract. To add an architecture, write its
 module and register it in ``ARCHS``.
+
+A model with a ``fit(X, Y)`` method (the bigram, the n-gram) is fitted by counting
+the training events instead of by gradient steps; it has no learning rate.
 """
 
 import torch
 
+from pipeline.models.bigram import Bigram
 from pipeline.models.config import ModelConfig, ParamError
 from pipeline.models.dilated import DilatedWaveNet
 from pipeline.models.gated import GatedWaveNet
 from pipeline.models.hierarchical import WaveNet
 from pipeline.models.mlp import MLP
+from pipeline.models.ngram import KneserNey
 from pipeline.models.transformer import Transformer
 
 ARCHS = {
@@ -24,6 +29,8 @@ ARCHS = {
     "dilated": DilatedWaveNet,
     "gated": GatedWaveNet,
     "transformer": Transformer,
+    "ngram": KneserNey,
+    "bigram": Bigram,
 }
 # checkpoints written before model.arch existed name the hierarchical model "wavenet"
 _OLD_NAMES = {"wavenet": "hierarchical"}
@@ -48,9 +55,14 @@ def build_model(config: ModelConfig, seed: int | None = None) -> torch.nn.Module
     return ARCHS[config.arch](config)
 
 
+def fitted_by_counting(model: torch.nn.Module) -> bool:
+    """Whether ``model`` is fitted by counting (``fit(X, Y)``), not by gradient steps."""
+    return callable(getattr(model, "fit", None))
+
+
 def count_params(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
 __all__ = ["ARCHS", "ModelConfig", "ParamError", "build_model", "config_from_json",
-           "count_params", "make_config"]
+           "count_params", "fitted_by_counting", "make_config"]

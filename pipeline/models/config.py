@@ -19,11 +19,12 @@ class ParamError(ValueError):
         self.key, self.want, self.got = key, want, got
 
 
-def param(default, *, minimum=None, below=None, choices=None):
+def param(default, *, minimum=None, below=None, positive=False, choices=None):
     """A config field with its valid range: ints >= ``minimum`` (default 1), floats in
-    [0, ``below``), strings among ``choices``; bools need no rule."""
-    return field(default=default,
-                 metadata={"minimum": minimum, "below": below, "choices": choices})
+    [0, ``below``) (``positive``: in (0, ``below``)), strings among ``choices``; bools
+    need no rule."""
+    return field(default=default, metadata={"minimum": minimum, "below": below,
+                                            "positive": positive, "choices": choices})
 
 
 @dataclass(frozen=True)
