@@ -11,11 +11,13 @@ module and register it in ``ARCHS``.
 
 import torch
 
+from pipeline.models.bow import BoW
 from pipeline.models.config import ModelConfig, ParamError
 from pipeline.models.dilated import DilatedWaveNet
 from pipeline.models.gated import GatedWaveNet
 from pipeline.models.hierarchical import WaveNet
 from pipeline.models.mlp import MLP
+from pipeline.models.recurrent import GRU, LSTM, RNN
 from pipeline.models.transformer import Transformer
 
 ARCHS = {
@@ -24,6 +26,10 @@ ARCHS = {
     "dilated": DilatedWaveNet,
     "gated": GatedWaveNet,
     "transformer": Transformer,
+    "rnn": RNN,
+    "gru": GRU,
+    "lstm": LSTM,
+    "bow": BoW,
 }
 # checkpoints written before model.arch existed name the hierarchical model "wavenet"
 _OLD_NAMES = {"wavenet": "hierarchical"}
