@@ -174,7 +174,10 @@ class WindowParams:
 # Each model has its own section of params.yaml: the MLP is the baseline; the
 # WaveNet-side section picks its architecture with model.arch.
 MODEL_SECTIONS = {"mlp": "baseline", "wavenet": "model"}
-WAVENET_ARCHS = ("hierarchical", "dilated", "gated", "transformer", "ngram", "bigram")
+# the keys every architecture reads from the model section itself, never a subsection
+SHARED_KEYS = ("block_size", "n_embd")
+WAVENET_ARCHS = ("hierarchical", "dilated", "gated", "transformer", "rnn", "gru", "lstm",
+                 "bow", "ngram", "bigram")
 
 
 @dataclass(frozen=True)
@@ -211,20 +214,20 @@ class ModelParams:
         sub = config_class.subsection
         values = {}
         for f in config_class.hyperparameters():
-            own = sub is not None and f.name not in top
+            # a subsection's own keys, even one named as a top key (rnn's hidden)
+            own = sub is not None and f.name not in SHARED_KEYS
             s = _subsection(params, name, sub, config_class) if own else section
             values[f.name] = s.field(f)
         try:
             config_class(arch=arch, vocab_size=0, **values)  # its cross-field rules
         except ParamError as e:
-            where = f"{name}.{sub}" if sub and e.key not in top else name
+            where = f"{name}.{sub}" if sub and e.key not in SHARED_KEYS else name
             raise PipelineError(f"params.yaml: {where}.{e}")
         return cls(arch=arch, values=values)
 
 
 def _subsection(params, name, sub, config_class):
-    own = tuple(f.name for f in config_class.hyperparameters()
-                if f.name not in ("block_size", "n_embd"))
+    own = tuple(f.name for f in config_class.hyperparameters() if f.name not in SHARED_KEYS)
     section = params[name].get(sub, {}) if isinstance(params[name], dict) else {}
     return _Section({f"{name}.{sub}": section or {}}, f"{name}.{sub}", own)
 

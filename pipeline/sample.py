@@ -4,7 +4,7 @@ Start from '.', sample the next character from the softmax, append it, stop at
 '.'. All names are generated side by side, one forward pass of the model per
 character position, with a seeded generator. A window model sees the last
 ``block_size`` characters (dots before the start, as in training); a sequence
-model sees the whole name so far, cut to its context.
+model sees the whole name so far, cut to its context (if it has a limit).
 """
 
 import numpy as np
@@ -30,7 +30,8 @@ def sample_names(model: torch.nn.Module, vocab: Vocabulary, count: int, seed: in
         # rows the model runs on: only the names still growing
         u = rng.random((count, 1))
         active = np.flatnonzero(~finished)
-        logits, _ = model(tokens[torch.from_numpy(active), -context:])  # (active, ...)
+        rows = tokens[torch.from_numpy(active)]
+        logits, _ = model(rows if context is None else rows[:, -context:])  # (active, ...)
         if not windows:
             logits = logits[:, -1]  # the prediction after the last character
         nxt = np.zeros(count, dtype=np.int64)  # finished names get '.'

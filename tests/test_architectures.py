@@ -1,5 +1,5 @@
-"""The WaveNet family and the transformer: one contract, causal, and the dilated form
-is the hierarchical model's function."""
+"""The WaveNet family, the transformer and makemore's other sequence models: one
+contract, causal, and the dilated form is the hierarchical model's function."""
 
 import dataclasses
 
@@ -9,6 +9,7 @@ from torch import nn
 
 from pipeline.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from pipeline.models import ARCHS, build_model, count_params, fitted_by_counting, make_config
+from pipeline.models.bow import causal_average
 from pipeline.models.layers import CausalConv
 from pipeline.params import TrainParams
 from pipeline.sequences import name_sequences
@@ -28,12 +29,17 @@ SEQUENCE_MODELS = [
     make_config("gated", vocab_size=27, block_size=8, n_embd=6, residual=8, skip=12, norm="none"),
     make_config("transformer", vocab_size=27, block_size=16, n_embd=8, n_layer=2, n_head=2,
                 dropout=0.1),
+    make_config("rnn", vocab_size=27, block_size=8, n_embd=6, hidden=12),
+    make_config("gru", vocab_size=27, block_size=8, n_embd=6, hidden=12, n_layer=2, dropout=0.1),
+    make_config("lstm", vocab_size=27, block_size=8, n_embd=6, hidden=12, n_layer=2),
+    make_config("bow", vocab_size=27, block_size=16, n_embd=8, hidden=12, n_layer=2),
 ]
 COUNTED_MODELS = [  # fitted by counting: no parameters, no gradient
     make_config("ngram", vocab_size=27, block_size=8, n_embd=1, order=6),
     make_config("ngram", vocab_size=27, block_size=8, n_embd=1, order=2),
     make_config("bigram", vocab_size=27, block_size=8, n_embd=1),
 ]
+RECURRENT = ("rnn", "gru", "lstm")
 
 
 def sequences(names=NAMES, width=16):
@@ -167,3 +173,42 @@ def test_parameter_counts():
     assert gated.context_size == 16
     assert make_config("gated", vocab_size=27, block_size=8, n_embd=4,
                        cycles=3).context_size == 22
+
+
+@pytest.mark.parametrize("arch", RECURRENT)
+def test_recurrent_models_see_the_whole_name(arch):
+    """No limit on positions or context: the last of 40 positions depends on the first
+    character, and the learned start state sets the first prediction."""
+    cfg = make_config(arch, vocab_size=27, block_size=8, n_embd=6, hidden=12)
+    assert cfg.context_size is None and cfg.max_positions is None
+    # float64: a fresh tanh RNN's memory of 39 steps back is below float32's rounding
+    model = build_model(cfg, seed=0).double().eval()
+    X = torch.randint(1, 27, (4, 40))
+    changed = X.clone()
+    changed[:, 1] = X[:, 1] % 26 + 1
+    with torch.no_grad():
+        before, after = model(X)[0], model(changed)[0]
+        assert torch.equal(before[:, 0], after[:, 0])
+        assert (before[:, -1] - after[:, -1]).abs().amax(-1).min() > 0  # every name
+        model.start.add_(0.5)
+        assert not torch.allclose(model(X)[0][:, 0], before[:, 0])
+
+
+def test_bow_averages_the_positions_so_far():
+    x = torch.tensor([[[2.0], [4.0], [0.0], [10.0]]])  # (1, 4, 1)
+    assert causal_average(x).flatten().tolist() == [2.0, 3.0, 2.0, 4.0]
+
+
+def test_makemore_sequence_model_parameter_counts():
+    """At makemore's default sizes (n_embd 64, n_embd2 64, one layer; vocab 27, block
+    16) makemore.py prints 11,803 (rnn), 28,315 (gru) and 12,827 (bow) params. torch's
+    fused layers keep two biases (b_ih and b_hh) per gate: one hidden-sized vector
+    more per gate than makemore's cells."""
+    sizes = dict(vocab_size=27, block_size=16, n_embd=64, hidden=64, n_layer=1)
+    counts = {arch: count_params(build_model(make_config(arch, **sizes)))
+              for arch in ("rnn", "gru", "lstm", "bow")}
+    assert counts["rnn"] == 11_803 + 64
+    assert counts["gru"] == 28_315 + 3 * 64
+    # start (h and c) 2*64; embedding 27*64; 4 gates of 64*64 + 64*64 + 2*64; head 64*27+27
+    assert counts["lstm"] == 2 * 64 + 27 * 64 + 4 * (2 * 64 * 64 + 2 * 64) + 64 * 27 + 27
+    assert counts["bow"] == 12_827

@@ -23,14 +23,14 @@ CASES = [  # (stage args, params override "section.key" (or several: {key: value
      "model.block_size must be one of windows.block_sizes [3, 8] for the hierarchical model"),
     (["train", "wavenet"], "model.hiden", 68,
      "unknown key model.hiden (valid keys: arch, block_size, n_embd, hidden, batch_norm, "
-     "bigram, gated, ngram, transformer)"),
+     "bigram, bow, gated, gru, lstm, ngram, rnn, transformer)"),
     (["train", "mlp"], "baseline.arch", "gated",
      "unknown key baseline.arch (valid keys: block_size, n_embd, hidden, batch_norm, init)"),
     (["train", "mlp"], "baseline.init", "xavier",
      "baseline.init must be one of kaiming, normal, got 'xavier'"),
     (["train", "wavenet"], "model.init", "normal",
      "unknown key model.init (valid keys: arch, block_size, n_embd, hidden, batch_norm, "
-     "bigram, gated, ngram, transformer)"),
+     "bigram, bow, gated, gru, lstm, ngram, rnn, transformer)"),
     (["lr-find", "mlp"], "lr_find.max_exp", -3,
      "lr_find.max_exp must be a number above lr_find.min_exp (-3), got -3.0"),
     (["lr-find", "wavenet"], "lr_find.min_exp", -11,
@@ -40,7 +40,8 @@ CASES = [  # (stage args, params override "section.key" (or several: {key: value
      "lr_find.smoothing must be an integer from 1 to lr_find.steps (1000), got 5000"),
     (["lr-find", "mlp"], "train.batch_size", 0, "train.batch_size must be an integer >= 1"),
     (["train", "wavenet"], "model.arch", "gpt",
-     "model.arch must be one of hierarchical, dilated, gated, transformer, ngram, bigram, "
+     "model.arch must be one of hierarchical, dilated, gated, transformer, rnn, gru, lstm, bow, "
+     "ngram, bigram, "
      "got 'gpt'"),
     (["train", "wavenet"], {"model.arch": "dilated", "model.block_size": 12}, None,
      "model.block_size must be a power of two >= 2 for the dilated model"),
@@ -60,6 +61,14 @@ CASES = [  # (stage args, params override "section.key" (or several: {key: value
      "model.ngram.order must be an integer >= 1, got 0"),
     (["lr-find", "wavenet"], {"model.arch": "bigram", "model.bigram.smoothing": -1}, None,
      "model.bigram.smoothing must be a number in (0.0, 1000000.0), got -1"),
+    (["train", "wavenet"], {"model.arch": "gru", "model.gru.hidden": 0}, None,
+     "model.gru.hidden must be an integer >= 1, got 0"),
+    (["train", "wavenet"], {"model.arch": "lstm", "model.lstm.dropout": 1.0}, None,
+     "model.lstm.dropout must be a number in [0.0, 1.0), got 1.0"),
+    (["train", "wavenet"], {"model.arch": "rnn", "model.rnn.n_head": 4}, None,
+     "unknown key model.rnn.n_head (valid keys: hidden, n_layer, dropout)"),
+    (["train", "wavenet"], {"model.arch": "bow", "model.bow.n_layer": 0}, None,
+     "model.bow.n_layer must be an integer >= 1, got 0"),
     (["train", "mlp"], "train.optimizer", "adam", "train.optimizer must be one of sgd, adamw"),
     (["train", "mlp"], "train.seed", "x", "train.seed must be an integer >= 0, got 'x'"),
     (["train", "mlp"], "train.compile", "yes", "train.compile must be true or false, got 'yes'"),
@@ -129,3 +138,12 @@ def test_exponent_floats_as_dvc_writes_them(tmp_path):
     loaded = load_params(tmp_path / "params.yaml")
     assert loaded["train"]["lr_final"] == "1e-05"
     assert TrainParams.load(loaded).lr_final == 1e-05
+
+
+def test_a_subsection_key_named_as_a_model_key_is_read_from_the_subsection():
+    # model.gru.hidden, not model.hidden (the hierarchical model's), sets the GRU's size
+    from pipeline.params import ModelParams
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params = with_overrides(params, {"model.arch": "gru", "model.gru.hidden": 32})
+    values = ModelParams.load(params, "wavenet").values
+    assert values["hidden"] == 32 and values["n_embd"] == params["model"]["n_embd"]

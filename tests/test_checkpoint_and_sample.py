@@ -97,7 +97,25 @@ ARCH_CONFIGS = [
     make_config("transformer", vocab_size=27, block_size=16, n_embd=8, n_layer=1, n_head=2),
     make_config("ngram", vocab_size=27, block_size=8, n_embd=1, order=4),
     make_config("bigram", vocab_size=27, block_size=8, n_embd=1),
+    make_config("rnn", vocab_size=27, block_size=8, n_embd=4, hidden=8),
+    make_config("gru", vocab_size=27, block_size=8, n_embd=4, hidden=8),
+    make_config("lstm", vocab_size=27, block_size=8, n_embd=4, hidden=8, n_layer=2),
+    make_config("bow", vocab_size=27, block_size=16, n_embd=8, hidden=8),
 ]
+
+
+@pytest.mark.parametrize("cfg", ARCH_CONFIGS[-4:], ids=lambda c: c.arch)
+def test_sequence_model_checkpoints_round_trip(cfg, tmp_path):
+    model = build_model(cfg, seed=0).eval()
+    with torch.no_grad():  # off the initial values (zero start states)
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.1)
+    path = tmp_path / f"{cfg.arch}.safetensors"
+    save_checkpoint(path, Checkpoint(model, cfg, VOCAB, step=1, train={}))
+    ckpt = load_checkpoint(path)
+    assert ckpt.config == cfg
+    idx = torch.randint(0, 27, (5, 16))
+    assert torch.equal(ckpt.model(idx)[0], model(idx)[0])
 
 
 @pytest.mark.parametrize("cfg", ARCH_CONFIGS, ids=lambda c: c.arch)
@@ -118,20 +136,20 @@ def test_sampling_cuts_at_max_length(cfg):
 
 
 class _Scripted(torch.nn.Module):
-    """A sequence model that predicts 'e' until the name has 3 characters, then '.'."""
+    """A sequence model that predicts 'e' until the name has ``length`` characters, then '.'."""
 
     reads = "sequences"
 
-    def __init__(self):
+    def __init__(self, config=None, length=3):
         super().__init__()
-        self.config = make_config("transformer", vocab_size=27, block_size=16, n_embd=2,
-                                  n_layer=1, n_head=1)
-        self.seen = []
+        self.config = config or make_config("transformer", vocab_size=27, block_size=16,
+                                            n_embd=2, n_layer=1, n_head=1)
+        self.length, self.seen = length, []
 
     def forward(self, idx, targets=None):
         self.seen.append(idx.clone())
         logits = torch.full((*idx.shape, 27), -50.0)
-        logits[..., 5 if idx.shape[1] <= 3 else 0] = 50.0
+        logits[..., 5 if idx.shape[1] <= self.length else 0] = 50.0
         return logits, None
 
 
@@ -141,6 +159,14 @@ def test_sampling_follows_the_model_and_feeds_it_the_name_so_far():
     # a sequence model is fed '.', then '.e', '.ee', ...: the name from its start
     assert [s.shape[1] for s in model.seen] == [1, 2, 3, 4]
     assert model.seen[-1][0].tolist() == [0, 5, 5, 5]
+
+
+def test_a_model_without_a_context_limit_is_fed_the_whole_name():
+    # a recurrent model (context_size None) sees the name from its start, past any block
+    model = _Scripted(make_config("gru", vocab_size=27, block_size=8, n_embd=2), length=20)
+    assert sample_names(model, VOCAB, count=2, seed=0, max_length=30) == ["e" * 20] * 2
+    assert [s.shape[1] for s in model.seen] == list(range(1, 22))
+    assert model.seen[-1][0].tolist() == [0] + [5] * 20
 
 
 def test_finished_names_leave_the_batch():

@@ -55,6 +55,17 @@ def test_weight_decay_reaches_only_linear_weights():
     assert len(decayed["params"]) + len(rest["params"]) == len(names)
 
 
+def test_weight_decay_reaches_recurrent_weight_matrices():
+    cfg = make_config("lstm", vocab_size=5, block_size=4, n_embd=4, hidden=6, n_layer=2)
+    model = build_model(cfg, seed=0)
+    decayed, rest = param_groups(model, 0.1)
+    names = {id(q): n for n, q in model.named_parameters()}
+    assert sorted(names[id(q)] for q in decayed["params"]) == [
+        "head.weight", "recurrent.weight_hh_l0", "recurrent.weight_hh_l1",
+        "recurrent.weight_ih_l0", "recurrent.weight_ih_l1"]
+    assert len(decayed["params"]) + len(rest["params"]) == len(names)
+
+
 def test_loss_curve_means_blocks():
     curve = loss_curve(torch.tensor([1.0, 3.0, 2.0, 4.0, 5.0]), 2)
     assert curve == [(2, 2.0), (4, 3.0), (5, 5.0)]

@@ -15,12 +15,14 @@ the training events instead of by gradient steps; it has no learning rate.
 import torch
 
 from pipeline.models.bigram import Bigram
+from pipeline.models.bow import BoW
 from pipeline.models.config import ModelConfig, ParamError
 from pipeline.models.dilated import DilatedWaveNet
 from pipeline.models.gated import GatedWaveNet
 from pipeline.models.hierarchical import WaveNet
 from pipeline.models.mlp import MLP
 from pipeline.models.ngram import KneserNey
+from pipeline.models.recurrent import GRU, LSTM, RNN
 from pipeline.models.transformer import Transformer
 
 ARCHS = {
@@ -31,6 +33,10 @@ ARCHS = {
     "transformer": Transformer,
     "ngram": KneserNey,
     "bigram": Bigram,
+    "rnn": RNN,
+    "gru": GRU,
+    "lstm": LSTM,
+    "bow": BoW,
 }
 # checkpoints written before model.arch existed name the hierarchical model "wavenet"
 _OLD_NAMES = {"wavenet": "hierarchical"}

@@ -55,8 +55,9 @@ class ModelConfig:
         return [f for f in fields(cls) if f.name not in ("arch", "vocab_size")]
 
     @property
-    def context_size(self) -> int:
-        """The most characters one prediction can depend on (its receptive field)."""
+    def context_size(self) -> int | None:
+        """The most characters one prediction can depend on (its receptive field);
+        None: no limit (a recurrent state carries the whole name)."""
         return self.block_size
 
     @property
