@@ -17,17 +17,16 @@ from torch's unseeded global generator, so no run can repeat its numbers exactly
 
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 import dvc.api
 
-# experiment name -> the -S overrides that make it
-EXPERIMENTS = {
-    "perf-rows-1-5": [],
-    "perf-rows-2-4": ["baseline.block_size=8", "model.n_embd=10", "model.hidden=68"],
-    "perf-part2": ["baseline.batch_norm=false", "baseline.init=normal", "train.seed=2147483647",
-                   "train.decay_at=0.5", "split.shuffles=4"],
-}
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from pipeline.presets import exp_run_command  # noqa: E402
+
+# the experiments: presets/<name>.yaml, each run as a DVC experiment of that name
+EXPERIMENTS = ("perf-rows-1-5", "perf-rows-2-4", "perf-part2")
 # row, change, experiment, model, lecture train, lecture val (as the lecture printed them:
 # the table shows as many decimals)
 ROWS = [
@@ -55,10 +54,7 @@ def main():
 def run(only, jobs):
     """Queue the experiments in DVC's queue, then run the queue and wait for it."""
     for name in only or EXPERIMENTS:
-        cmd = ["dvc", "exp", "run", "--queue", "-n", name]
-        for override in EXPERIMENTS[name]:
-            cmd += ["-S", override]
-        _run(cmd, f"could not queue experiment {name}")
+        _run(exp_run_command(name, queue=True), f"could not queue experiment {name}")
     _run(["dvc", "exp", "run", "--run-all", "--jobs", str(jobs)],
          "an experiment failed; see 'dvc queue logs <name>'")
 

@@ -1,0 +1,49 @@
+import shlex
+import subprocess
+import sys
+
+import click
+
+from pipeline.params import load_params
+from pipeline.presets import check_preset, exp_run_command, preset_names, read_preset
+from stages.common import params_option, stage
+
+
+@click.group()
+def preset():
+    """Named experiments (presets/NAME.yaml), each run as `dvc exp run -n NAME -S ...`."""
+
+
+@preset.command("list")
+def list_presets():
+    """Every preset, with its description."""
+    for name in preset_names():
+        click.echo(f"{name:24} {read_preset(name).get('description', '')}")
+
+
+@preset.command()
+@click.argument("name")
+@params_option
+@click.option("--queue", is_flag=True, help="Queue it (dvc queue start runs the queue).")
+@stage
+def show(name, params_path, queue):
+    """Print the dvc command that runs preset NAME, after checking its params."""
+    check_preset(name, load_params(params_path))
+    click.echo(shlex.join(exp_run_command(name, queue)))
+
+
+@preset.command()
+@click.argument("name")
+@params_option
+@click.option("--queue", is_flag=True, help="Queue it instead of running it now.")
+@stage
+def run(name, params_path, queue):
+    """Run preset NAME as a DVC experiment of that name (checked first)."""
+    check_preset(name, load_params(params_path))
+    command = exp_run_command(name, queue)
+    click.echo(shlex.join(command), err=True)
+    sys.exit(subprocess.run(command).returncode)
+
+
+if __name__ == "__main__":
+    preset()
