@@ -19,6 +19,7 @@ COMMANDS = {  # name -> "module:attribute" of its click command
     "sample": "stages.sample:sample",
     "lr-find": "stages.lr_find:lr_find",
     "embedding": "stages.embedding:embedding",
+    "compare": "stages.compare:compare",
 }
 
 
@@ -45,7 +46,7 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, lazy_commands=COMMANDS)
 def main():
     """The makemore pipeline's stages: fetch, split, windows, sequences, train, evaluate, sample,
-    lr-find, embedding."""
+    lr-find, embedding; and compare, the leaderboard with paired intervals."""
 
 
 if __name__ == "__main__":
