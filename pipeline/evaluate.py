@@ -1,4 +1,7 @@
-"""Stage 5: the mean cross-entropy of a model over whole splits, never a sample of them."""
+"""Stage 5: the mean cross-entropy of a model over whole splits, never a sample of them,
+and each name's share of it."""
+
+import itertools
 
 import itertools
 
@@ -31,3 +34,29 @@ def split_loss(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor) -> floa
 def evaluate(model: torch.nn.Module, data: dict) -> dict:
     """``data``: split -> (X, Y). Returns {"<split>_loss": loss} rounded for stable diffs."""
     return {f"{split}_loss": round(split_loss(model, X, Y), 6) for split, (X, Y) in data.items()}
+
+
+@torch.no_grad()
+def name_losses(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor):
+    """(loss, events): each name's summed cross-entropy (float64) and its number of
+    events, in the split's name order, so two models can be compared name by name.
+    Windows (Y (N,)) belong to the name whose first window is the all-dot context
+    before them; a sequence row is one name."""
+    was_training = model.training
+    model.eval()
+    device = next(itertools.chain(model.parameters(), model.buffers())).device
+    losses = []
+    for start in range(0, len(X), EVAL_ROWS):
+        logits, _ = model(X[start:start + EVAL_ROWS].to(device))
+        y = Y[start:start + EVAL_ROWS].to(device)
+        flat = F.cross_entropy(logits.reshape(y.numel(), -1), y.reshape(-1), ignore_index=-1,
+                               reduction="none").double().cpu()
+        losses.append(flat.view(y.shape))
+    model.train(was_training)
+    loss = torch.cat(losses)
+    if Y.ndim == 2:  # sequences: the padding's losses are 0 (ignore_index)
+        return loss.sum(1), (Y >= 0).sum(1)
+    name = (X == 0).all(1).cumsum(0) - 1  # each window's name: a new one at each all-dot context
+    count = int(name[-1]) + 1 if len(name) else 0
+    summed = torch.zeros(count, dtype=torch.float64).index_add_(0, name, loss)
+    return summed, torch.bincount(name, minlength=count)

@@ -20,6 +20,7 @@ COMMANDS = {  # name -> "module:attribute" of its click command
     "lr-find": "stages.lr_find:lr_find",
     "embedding": "stages.embedding:embedding",
     "preset": "stages.preset:preset",
+    "compare": "stages.compare:compare",
 }
 
 
@@ -46,7 +47,8 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, lazy_commands=COMMANDS)
 def main():
     """The makemore pipeline's stages: fetch, split, windows, sequences, train, evaluate, sample,
-    lr-find, embedding; and preset, the named experiments."""
+    lr-find, embedding; and two for experiments: preset (named experiments) and compare
+    (the leaderboard, with paired intervals)."""
 
 
 if __name__ == "__main__":

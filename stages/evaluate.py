@@ -4,8 +4,10 @@ from pipeline import files
 from pipeline.checkpoint import load_checkpoint
 from pipeline.data import model_data
 from pipeline.evaluate import evaluate as evaluate_model
+from pipeline.evaluate import name_losses
 from pipeline.models import count_params
 from pipeline.params import TrainParams, load_params
+from pipeline.plots import write_csv
 from pipeline.device import resolve_device
 from stages.common import model_argument, params_option, stage
 
@@ -15,14 +17,19 @@ from stages.common import model_argument, params_option, stage
 @params_option
 @stage
 def evaluate(model, params_path):
-    """Full-split train/val/test loss of MODEL's checkpoint -> metrics/<MODEL>.json,
-    computed on train.device."""
+    """Full-split train/val/test loss of MODEL's checkpoint -> metrics/<MODEL>.json, and
+    each val and test name's summed loss -> metrics/names/<MODEL>.csv (for paired
+    comparisons), computed on train.device."""
     device = resolve_device(TrainParams.load(load_params(params_path)).device)
     ckpt = load_checkpoint(f"models/{model}.safetensors")
     ckpt.model.to(device)
     data, _ = model_data(ckpt.model.reads, ckpt.config)
     metrics = {**evaluate_model(ckpt.model, data), "params": count_params(ckpt.model)}
     files.write_json(f"metrics/{model}.json", metrics)
+    write_csv(f"metrics/names/{model}.csv", ["split", "name", "events", "log_loss"],
+              [{"split": split, "name": i, "events": int(n), "log_loss": f"{loss:.6f}"}
+               for split in ("val", "test")
+               for i, (loss, n) in enumerate(zip(*name_losses(ckpt.model, *data[split])))])
     click.echo(f"{model} ({ckpt.config.arch}): " + ", ".join(f"{k} {v}" for k, v in metrics.items()))
 
 
