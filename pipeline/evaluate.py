@@ -3,8 +3,6 @@ and each name's share of it."""
 
 import itertools
 
-import itertools
-
 import torch
 import torch.nn.functional as F
 
