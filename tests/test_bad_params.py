@@ -23,14 +23,14 @@ CASES = [  # (stage args, params override "section.key" (or several: {key: value
      "model.block_size must be one of windows.block_sizes [3, 8] for the hierarchical model"),
     (["train", "wavenet"], "model.hiden", 68,
      "unknown key model.hiden (valid keys: arch, block_size, n_embd, hidden, batch_norm, "
-     "gated, transformer)"),
+     "gated, transformer, train)"),
     (["train", "mlp"], "baseline.arch", "gated",
-     "unknown key baseline.arch (valid keys: block_size, n_embd, hidden, batch_norm, init)"),
+     "unknown key baseline.arch (valid keys: block_size, n_embd, hidden, batch_norm, init, train)"),
     (["train", "mlp"], "baseline.init", "xavier",
      "baseline.init must be one of kaiming, normal, got 'xavier'"),
     (["train", "wavenet"], "model.init", "normal",
      "unknown key model.init (valid keys: arch, block_size, n_embd, hidden, batch_norm, "
-     "gated, transformer)"),
+     "gated, transformer, train)"),
     (["lr-find", "mlp"], "lr_find.max_exp", -3,
      "lr_find.max_exp must be a number above lr_find.min_exp (-3), got -3.0"),
     (["lr-find", "wavenet"], "lr_find.min_exp", -11,
