@@ -13,8 +13,8 @@ from dataclasses import MISSING, dataclass
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal, get_args, get_origin
 
-import yaml
 import pydantic
+import yaml
 from pydantic import (BeforeValidator, ConfigDict, Field, ValidationError, create_model,
                       model_validator)
 
@@ -194,12 +194,10 @@ class TrainParams(Section):
 
     @classmethod
     def load(cls, params, model: str | None = None):
-        if model is None:
-            return _validate(cls, _mapping(params, "train"), lambda key: "train")
-        name = MODEL_SECTIONS[model]
-        own = _mapping(_mapping(params, name), "train", f"{name}.train", optional=True)
-        values = {**_mapping(params, "train"), **own}
-        return _validate(cls, values, lambda key: f"{name}.train" if key in own else "train")
+        name = MODEL_SECTIONS.get(model)
+        own = _mapping(_mapping(params, name), "train", f"{name}.train", True) if model else {}
+        return _validate(cls, {**_mapping(params, "train"), **own},
+                         lambda key: f"{name}.train" if key in own else "train")
 
 
 @strict_dataclass

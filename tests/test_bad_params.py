@@ -74,6 +74,22 @@ CASES = [  # (stage args, params override "section.key" (or several: {key: value
     (["windows", "5"], "windows.block_sizes", [3, 8], "block size 5 is not in windows.block_sizes"),
     (["sample", "mlp"], "sample.count", 0, "sample.count must be an integer >= 1, got 0"),
     (["fetch"], "data.sha256", "abc", "data.sha256 must be 64 hex digits, or empty"),
+    # strict types: no bools for numbers, no strings for bools, no inf/nan
+    (["train", "mlp"], "train.steps", True, "train.steps must be an integer >= 1, got True"),
+    (["train", "mlp"], "baseline.hidden", 200.0,
+     "baseline.hidden must be an integer >= 1, got 200.0"),
+    (["train", "mlp"], "train.lr", float("inf"),
+     "train.lr must be a number in (0.0, 10.0], got inf"),
+    (["train", "wavenet"], {"model.arch": "gated", "model.gated.dropout": float("nan")}, None,
+     "model.gated.dropout must be a number in [0.0, 1.0), got nan"),
+    # a model's own train: subsection is checked as train is, under its full key
+    (["train", "wavenet"], "model.train.lr", 0,
+     "model.train.lr must be a number in (0.0, 10.0], got 0"),
+    (["lr-find", "mlp"], "baseline.train.batch_size", 0,
+     "baseline.train.batch_size must be an integer >= 1, got 0"),
+    (["train", "mlp"], "baseline.train.stpes", 5,
+     "unknown key baseline.train.stpes (valid keys: steps, batch_size, lr, lr_final,"),
+    (["train", "wavenet"], "model.train", 5, "section 'model.train' is missing or not a mapping"),
 ]
 
 
@@ -124,3 +140,13 @@ def test_exponent_floats_as_dvc_writes_them(tmp_path):
     loaded = load_params(tmp_path / "params.yaml")
     assert loaded["train"]["lr_final"] == "1e-05"
     assert TrainParams.load(loaded).lr_final == 1e-05
+
+
+def test_a_models_train_subsection_overrides_the_shared_one_key_by_key():
+    from pipeline.params import TrainParams
+    params = with_overrides(yaml.safe_load((ROOT / "params.yaml").read_text()),
+                            {"model.train.lr": 0.002, "baseline.train.steps": 7})
+    shared, wavenet, mlp = (TrainParams.load(params, m) for m in (None, "wavenet", "mlp"))
+    assert (shared.lr, shared.steps, shared.batch_size) == (0.1, 200_000, 32)
+    assert (wavenet.lr, wavenet.steps, wavenet.batch_size) == (0.002, 200_000, 32)
+    assert (mlp.lr, mlp.steps, mlp.batch_size) == (0.1, 7, 32)
