@@ -1,6 +1,9 @@
 """Bad params are refused before any work, naming the key and what would be valid."""
 
 
+import copy
+import re
+
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -150,3 +153,41 @@ def test_a_models_train_subsection_overrides_the_shared_one_key_by_key():
     assert (shared.lr, shared.steps, shared.batch_size) == (0.1, 200_000, 32)
     assert (wavenet.lr, wavenet.steps, wavenet.batch_size) == (0.002, 200_000, 32)
     assert (mlp.lr, mlp.steps, mlp.batch_size) == (0.1, 7, 32)
+
+
+def test_a_new_architecture_is_checked_from_its_config_alone(monkeypatch):
+    """A config declared with param(), subsection and check() needs nothing in params.py
+    but its name in WAVENET_ARCHS: its ranges, keys and cross-field rule are checked."""
+    from dataclasses import dataclass
+
+    from pipeline import params as P
+    from pipeline.errors import PipelineError
+    from pipeline.models import ARCHS, ModelConfig, ParamError
+    from pipeline.models.config import param
+
+    @dataclass(frozen=True)
+    class ToyConfig(ModelConfig):
+        subsection = "toy"
+        width: int = param(3, minimum=2)
+        rate: float = param(0.5, below=1.0)
+
+        def check(self):
+            if self.width > self.n_embd:
+                raise ParamError("width", f"at most model.n_embd ({self.n_embd})", self.width)
+
+    monkeypatch.setitem(ARCHS, "toy", type("Toy", (), {"Config": ToyConfig}))
+    monkeypatch.setattr(P, "WAVENET_ARCHS", (*P.WAVENET_ARCHS, "toy"))
+    P._model_schema.cache_clear()
+    params = with_overrides(yaml.safe_load((ROOT / "params.yaml").read_text()),
+                            {"model.arch": "toy", "model.toy.rate": "5e-01"})
+    assert P.ModelParams.load(params, "wavenet").values == {
+        "block_size": 8, "n_embd": 24, "width": 3, "rate": 0.5}
+    for key, value, error in [
+            ("width", 1, "model.toy.width must be an integer >= 2, got 1"),
+            ("width", 30, "model.toy.width must be at most model.n_embd (24), got 30"),
+            ("rate", 1.0, "model.toy.rate must be a number in [0.0, 1.0), got 1.0"),
+            ("wdth", 3, "unknown key model.toy.wdth (valid keys: width, rate)")]:
+        bad = with_overrides(copy.deepcopy(params), {f"model.toy.{key}": value})
+        with pytest.raises(PipelineError, match=re.escape(error)):
+            P.ModelParams.load(bad, "wavenet")
+    P._model_schema.cache_clear()
