@@ -57,9 +57,8 @@ STRICT = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
 strict_dataclass = pydantic.dataclasses.dataclass(frozen=True, config=STRICT)
 
 
-@strict_dataclass
 class Section:
-    """A section of params.yaml; ``Section.load(params)`` checks it and returns it."""
+    """A section of params.yaml (a strict_dataclass); ``load(params)`` checks it, returns it."""
 
     name: ClassVar[str]
 
@@ -77,16 +76,16 @@ def _mapping(parent: dict, key: str, where: str | None = None, optional=False) -
     return value
 
 
-def _validate(schema, values: dict, where):
-    """``schema`` from ``values``, or a PipelineError from the first failure; ``where(key)``
-    says which section of params.yaml the key came from."""
+def _validate(schema, values: dict, section_of):
+    """``schema`` from ``values``, or a PipelineError from the first failure;
+    ``section_of(key)`` says which section of params.yaml the key came from."""
     try:
         return schema(**{str(k): v for k, v in values.items()})
     except ValidationError as e:
         error = e.errors()[0]
         keys = [k for k in error["loc"] if isinstance(k, str)]
         rule = error.get("ctx", {}).get("error")  # a cross-field rule, its text led by the key
-        section = where((keys or str(rule).split())[0])
+        section = section_of((keys or str(rule).split())[0])
         raise PipelineError(f"params.yaml: {_message(schema, error, section, keys, rule)}") \
             from None
 
