@@ -1,22 +1,24 @@
-"""params.yaml: loading and validation, before any work starts.
+"""params.yaml: loading, and the schema (pydantic) every section is checked against
+before any work starts.
 
-Each stage reads only its own sections. Every check names the key and what
-would be valid, so ``dvc exp run -S model.hidden=-1`` fails at once, clearly.
+Each stage reads only its own sections. Types are strict (``steps: true`` is refused),
+unknown keys and inf/nan are refused, and a failure is one line naming the key and what
+would be valid, so ``dvc exp run -S model.hidden=-1`` fails at once, clearly. The model
+sections are built from the architectures' config classes (``param`` rules), so each
+hyperparameter is declared once, in its config.
 """
 
-import math
+import functools
 from dataclasses import MISSING, dataclass
 from pathlib import Path
+from typing import Annotated, ClassVar, Literal, get_args, get_origin
 
+import pydantic
 import yaml
+from pydantic import (BeforeValidator, ConfigDict, Field, ValidationError, create_model,
+                      model_validator)
 
 from pipeline.errors import PipelineError
-
-OPTIMIZERS = ("sgd", "adamw")
-SCHEDULES = ("step", "cosine", "linear")
-SAMPLINGS = ("replacement", "epochs")
-MATMUL_PRECISIONS = ("float32", "bfloat16")
-DEVICES = ("cpu", "cuda", "auto")
 
 
 def load_params(path="params.yaml") -> dict:
@@ -34,141 +36,198 @@ def load_params(path="params.yaml") -> dict:
     return params
 
 
-class _Section:
-    """Typed, checked access to one section of params.yaml."""
-
-    def __init__(self, params: dict, name: str, allowed: tuple[str, ...]):
-        section = params.get(name)
-        if not isinstance(section, dict):
-            raise PipelineError(f"params.yaml: section '{name}' is missing or not a mapping")
-        unknown = sorted(set(section) - set(allowed))
-        if unknown:
-            raise PipelineError(
-                f"params.yaml: unknown key {name}.{unknown[0]} (valid keys: {', '.join(allowed)})"
-            )
-        self.name, self.values = name, section
-
-    def _get(self, key, default):
-        if key not in self.values:
-            if default is _REQUIRED:
-                raise PipelineError(f"params.yaml: {self.name}.{key} is missing")
-            return default
-        return self.values[key]
-
-    def _fail(self, key, want, got):
-        raise PipelineError(f"params.yaml: {self.name}.{key} must be {want}, got {got!r}")
-
-    def int(self, key, default=None, minimum=1):
-        v = self._get(key, default)
-        if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
-            self._fail(key, f"an integer >= {minimum}", v)
-        return v
-
-    def float(self, key, default=None, low=0.0, high=math.inf, low_open=True, high_open=False):
-        v = _yaml11_float(self._get(key, default))
-        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-        if (not ok or (v >= high if high_open else v > high)
-                or (v <= low if low_open else v < low)):
-            brackets = ("(" if low_open else "[") + "{}, {}" + (")" if high_open else "]")
-            self._fail(key, "a number in " + brackets.format(low, high), v)
-        return float(v)
-
-    def bool(self, key, default=None):
-        v = self._get(key, default)
-        if not isinstance(v, bool):
-            self._fail(key, "true or false", v)
-        return v
-
-    def choice(self, key, choices, default=None):
-        v = self._get(key, default)
-        if v not in choices:
-            self._fail(key, f"one of {', '.join(choices)}", v)
-        return v
-
-    def field(self, f):
-        """A config dataclass field (``pipeline.models.config.param``): its type and
-        rule say what is valid; absent, it takes the field's default."""
-        rule, default = f.metadata, _REQUIRED if f.default is MISSING else f.default
-        if f.type in (bool, "bool"):
-            return self.bool(f.name, default)
-        if f.type in (int, "int"):
-            return self.int(f.name, default, minimum=rule.get("minimum") or 1)
-        if f.type in (float, "float"):
-            return self.float(f.name, default, low=0.0, high=rule["below"],
-                              low_open=rule.get("positive", False), high_open=True)
-        return self.choice(f.name, rule["choices"], default)
-
-    def str(self, key, default=None, allow_empty=True):
-        v = self._get(key, default)
-        if v is None and allow_empty:
-            return ""
-        if not isinstance(v, str) or (not allow_empty and not v):
-            self._fail(key, "a string" if allow_empty else "a non-empty string", v)
-        return v
-
-
-_REQUIRED = object()
-
-
 def _yaml11_float(v):
     """``1e-05`` as a number: YAML 1.1 (PyYAML) reads an exponent without a dot as a
     string, and that is how ``dvc exp run -S train.lr_final=0.00001`` writes it."""
-    if isinstance(v, str):
-        try:
-            return float(v)
-        except ValueError:
-            return v
-    return v
+    try:
+        return float(v) if isinstance(v, str) else v
+    except ValueError:
+        return v
 
 
-@dataclass(frozen=True)
-class DataParams:
-    url: str
-    sha256: str
-
-    @classmethod
-    def load(cls, params):
-        s = _Section(params, "data", ("url", "sha256"))
-        sha = s.str("sha256", "").strip().lower()
-        if sha and (len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha)):
-            s._fail("sha256", "64 hex digits, or empty to skip the check", sha)
-        return cls(url=s.str("url", _REQUIRED, allow_empty=False), sha256=sha)
+Number = Annotated[float, BeforeValidator(_yaml11_float)]
 
 
-@dataclass(frozen=True)
-class SplitParams:
-    seed: int
-    train: float
-    val: float
-    dedupe: bool
-    shuffles: int = 1
+def _empty_if_none(v):
+    """A subsection with nothing under it (``gated:``): YAML reads it as None."""
+    return {} if v is None else v
+
+
+STRICT = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
+strict_dataclass = pydantic.dataclasses.dataclass(frozen=True, config=STRICT)
+
+
+class Section:
+    """A section of params.yaml (a strict_dataclass); ``load(params)`` checks it, returns it."""
+
+    name: ClassVar[str]
 
     @classmethod
     def load(cls, params):
-        s = _Section(params, "split", ("seed", "train", "val", "dedupe", "shuffles"))
-        train = s.float("train", 0.8, high=1.0)
-        val = s.float("val", 0.1, high=1.0)
-        if train + val >= 1.0:
-            raise PipelineError(
-                f"params.yaml: split.train + split.val must be < 1 to leave a test split, "
-                f"got {train} + {val}"
-            )
-        return cls(seed=s.int("seed", 42, minimum=0), train=train, val=val,
-                   dedupe=s.bool("dedupe", False), shuffles=s.int("shuffles", 1))
+        return _validate(cls, _mapping(params, cls.name), lambda key: cls.name)
 
 
-@dataclass(frozen=True)
-class WindowParams:
-    block_sizes: tuple[int, ...]
+def _mapping(parent: dict, key: str, where: str | None = None, optional=False) -> dict:
+    value = parent.get(key)
+    if value is None and optional:
+        return {}
+    if not isinstance(value, dict):
+        raise PipelineError(f"params.yaml: section '{where or key}' is missing or not a mapping")
+    return value
+
+
+def _validate(schema, values: dict, section_of):
+    """``schema`` from ``values``, or a PipelineError from the first failure;
+    ``section_of(key)`` says which section of params.yaml the key came from."""
+    try:
+        return schema(**{str(k): v for k, v in values.items()})
+    except ValidationError as e:
+        error = e.errors()[0]
+        keys = [k for k in error["loc"] if isinstance(k, str)]
+        rule = error.get("ctx", {}).get("error")  # a cross-field rule, its text led by the key
+        section = section_of((keys or str(rule).split())[0])
+        raise PipelineError(f"params.yaml: {_message(schema, error, section, keys, rule)}") \
+            from None
+
+
+def _message(schema, error, section: str, keys: list[str], rule) -> str:
+    for key in keys[:-1]:  # down to the (sub)section holding the key
+        schema = schema.__pydantic_fields__[key].annotation
+    path = ".".join([section, *keys])
+    kind = error["type"]
+    if kind == "value_error":
+        return f"{path}.{rule}"
+    if kind in ("extra_forbidden", "unexpected_keyword_argument"):
+        return f"unknown key {path} (valid keys: {', '.join(schema.__pydantic_fields__)})"
+    if kind == "missing":
+        return f"{path} is missing"
+    if kind in ("model_type", "dict_type"):
+        return f"section '{path}' is missing or not a mapping"
+    return f"{path} must be {_valid(schema.__pydantic_fields__[keys[-1]])}, got {error['input']!r}"
+
+
+def _valid(field) -> str:
+    """What a field accepts, in words, from its type and constraints."""
+    bound = {k: getattr(m, k) for m in field.metadata for k in ("ge", "gt", "le", "lt")
+             if hasattr(m, k)}
+    if field.description:
+        return field.description
+    if field.annotation is bool:
+        return "true or false"
+    if get_origin(field.annotation) is Literal:
+        return "one of " + ", ".join(get_args(field.annotation))
+    if field.annotation is str:
+        return "a string"
+    if field.annotation is int:
+        return f"an integer >= {bound['ge']}"
+    low = f"({float(bound['gt'])}" if "gt" in bound else f"[{float(bound['ge'])}"
+    high = f"{float(bound['lt'])})" if "lt" in bound else f"{float(bound['le'])}]"
+    return f"a number in {low}, {high}"
+
+
+def _hex_or_empty(v):
+    return "" if v is None else v.strip().lower() if isinstance(v, str) else v
+
+
+@strict_dataclass
+class DataParams(Section):
+    name = "data"
+    url: str = Field(min_length=1, description="a non-empty string")
+    sha256: Annotated[str, BeforeValidator(_hex_or_empty)] = Field(
+        "", pattern="^([0-9a-f]{64})?$", description="64 hex digits, or empty to skip the check")
+
+
+@strict_dataclass
+class SplitParams(Section):
+    name = "split"
+    seed: int = Field(42, ge=0)
+    train: Number = Field(0.8, gt=0.0, le=1.0)
+    val: Number = Field(0.1, gt=0.0, le=1.0)
+    dedupe: bool = False
+    shuffles: int = Field(1, ge=1)
+
+    @model_validator(mode="after")
+    def _leaves_a_test_split(self):
+        if self.train + self.val >= 1.0:
+            raise ValueError(f"train + split.val must be < 1 to leave a test split, "
+                             f"got {self.train} + {self.val}")
+        return self
+
+
+@strict_dataclass
+class WindowParams(Section):
+    name = "windows"
+    block_sizes: list[Annotated[int, Field(ge=1)]] = Field(
+        min_length=1, description="a non-empty list of integers >= 1")
+
+
+@strict_dataclass
+class TrainParams(Section):
+    """The shared ``train`` section; ``load(params, model)`` overrides it key by key with
+    that model's own ``train:`` subsection (``model.train.lr``, ``baseline.train.steps``)."""
+
+    name = "train"
+    steps: int = Field(ge=1)
+    batch_size: int = Field(ge=1)
+    lr: Number = Field(gt=0.0, le=10.0)
+    lr_final: Number = Field(0.01, ge=0.0, le=10.0)
+    decay_at: Number = Field(0.75, ge=0.0, le=1.0)
+    optimizer: Literal["sgd", "adamw"] = "sgd"
+    schedule: Literal["step", "cosine", "linear"] = "step"
+    weight_decay: Number = Field(0.0, ge=0.0, le=1.0)
+    seed: int = Field(42, ge=0)
+    log_every: int = Field(1000, ge=1)
+    threads: int = Field(1, ge=1)
+    compile: bool = True
+    warmup_steps: int = Field(0, ge=0)
+    sampling: Literal["replacement", "epochs"] = "replacement"
+    matmul_precision: Literal["float32", "bfloat16"] = "float32"
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+
+    @model_validator(mode="after")
+    def _warmup_within_steps(self):
+        if self.warmup_steps >= self.steps:
+            raise ValueError(f"warmup_steps must be an integer >= 0 and below train.steps "
+                             f"({self.steps}), got {self.warmup_steps}")
+        return self
 
     @classmethod
-    def load(cls, params):
-        s = _Section(params, "windows", ("block_sizes",))
-        sizes = s._get("block_sizes", _REQUIRED)
-        if (not isinstance(sizes, list) or not sizes
-                or any(isinstance(b, bool) or not isinstance(b, int) or b < 1 for b in sizes)):
-            s._fail("block_sizes", "a non-empty list of integers >= 1", sizes)
-        return cls(block_sizes=tuple(sizes))
+    def load(cls, params, model: str | None = None):
+        name = MODEL_SECTIONS.get(model)
+        own = _mapping(_mapping(params, name), "train", f"{name}.train", True) if model else {}
+        own = {key: value for key, value in own.items() if value is not None}  # null: shared
+        return _validate(cls, {**_mapping(params, "train"), **own},
+                         lambda key: f"{name}.train" if key in own else "train")
+
+
+@strict_dataclass
+class SampleParams(Section):
+    name = "sample"
+    count: int = Field(ge=1)
+    seed: int = Field(42, ge=0)
+    max_length: int = Field(50, ge=1)
+
+
+@strict_dataclass
+class LrFindParams(Section):
+    """The learning-rate finder: ``steps`` steps with lr = 10**x, x rising evenly from
+    ``min_exp`` to ``max_exp``; the curve is smoothed over ``smoothing`` steps."""
+
+    name = "lr_find"
+    steps: int = Field(1000, ge=2)
+    min_exp: Number = Field(-3.0, ge=-10.0, le=1.0)  # train.lr's range, (0, 10], as powers of ten
+    max_exp: Number = Field(0.0, ge=-10.0, le=1.0)
+    smoothing: int = Field(50, ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.min_exp >= self.max_exp:
+            raise ValueError(f"max_exp must be a number above lr_find.min_exp "
+                             f"({self.min_exp:g}), got {self.max_exp!r}")
+        if self.smoothing > self.steps:
+            raise ValueError(f"smoothing must be an integer from 1 to lr_find.steps "
+                             f"({self.steps}), got {self.smoothing}")
+        return self
 
 
 # Each model has its own section of params.yaml: the MLP is the baseline; the
@@ -201,120 +260,60 @@ class ModelParams:
         from pipeline.models import ARCHS, ParamError
 
         name = MODEL_SECTIONS[model]
-        top = [f.name for f in ARCHS["hierarchical"].Config.hyperparameters()]
-        if model == "mlp":
-            arch, allowed = "mlp", [f.name for f in ARCHS["mlp"].Config.hyperparameters()]
-        else:
-            subsections = sorted({c.Config.subsection for c in ARCHS.values()} - {None})
-            allowed = ["arch", *top, *subsections]
-            arch = _Section(params, name, tuple(allowed)).choice("arch", WAVENET_ARCHS,
-                                                                 "hierarchical")
-        section = _Section(params, name, tuple(allowed))
-        config_class = ARCHS[arch].Config
-        sub = config_class.subsection
-        values = {}
-        for f in config_class.hyperparameters():
-            # a subsection's own keys, even one named as a top key (rnn's hidden)
-            own = sub is not None and f.name not in SHARED_KEYS
-            s = _subsection(params, name, sub, config_class) if own else section
-            values[f.name] = s.field(f)
+        schema = _model_schema(model)
+        section = _validate(schema, _mapping(params, name), lambda key: name)
+        arch = getattr(section, "arch", "mlp")
+        config, sub = ARCHS[arch].Config, ARCHS[arch].Config.subsection
+        # a subsection's own keys, even one named as a top key (rnn's hidden)
+        values = {f.name: getattr(section if sub is None or f.name in SHARED_KEYS
+                                  else getattr(section, sub), f.name)
+                  for f in config.hyperparameters()}
         try:
-            config_class(arch=arch, vocab_size=0, **values)  # its cross-field rules
+            config(arch=arch, vocab_size=0, **values)  # its cross-field rules
         except ParamError as e:
             where = f"{name}.{sub}" if sub and e.key not in SHARED_KEYS else name
             raise PipelineError(f"params.yaml: {where}.{e}")
         return cls(arch=arch, values=values)
 
 
-def _subsection(params, name, sub, config_class):
-    own = tuple(f.name for f in config_class.hyperparameters() if f.name not in SHARED_KEYS)
-    section = params[name].get(sub, {}) if isinstance(params[name], dict) else {}
-    return _Section({f"{name}.{sub}": section or {}}, f"{name}.{sub}", own)
+@functools.cache
+def _model_schema(model: str):
+    """The model's section: its config's hyperparameters (model: the hierarchical
+    WaveNet's, each other architecture's own in its subsection, and model.arch), and
+    ``train``, the model's overrides of the train section (checked by TrainParams)."""
+    from pipeline.models import ARCHS
+
+    recipe = (Annotated[dict, BeforeValidator(_empty_if_none)], Field(default_factory=dict))
+    if model == "mlp":
+        mlp = _config_fields(ARCHS["mlp"].Config)
+        return create_model("baseline", __config__=STRICT, **mlp, train=recipe)
+    top = _config_fields(ARCHS["hierarchical"].Config)
+    subsections = {c.Config.subsection: c.Config for c in ARCHS.values() if c.Config.subsection}
+    own = {}
+    for sub, config in sorted(subsections.items()):
+        fields = {k: v for k, v in _config_fields(config).items() if k not in SHARED_KEYS}
+        schema = create_model(f"model.{sub}", __config__=STRICT, **fields)
+        own[sub] = (Annotated[schema, BeforeValidator(_empty_if_none)],
+                    Field(default_factory=schema))
+    arch = (Literal[WAVENET_ARCHS], "hierarchical")
+    return create_model("model", __config__=STRICT, arch=arch, **top, **own, train=recipe)
 
 
-@dataclass(frozen=True)
-class TrainParams:
-    steps: int
-    batch_size: int
-    lr: float
-    lr_final: float
-    decay_at: float
-    optimizer: str
-    schedule: str
-    weight_decay: float
-    seed: int
-    log_every: int
-    threads: int = 1
-    compile: bool = True
-    warmup_steps: int = 0
-    sampling: str = "replacement"
-    matmul_precision: str = "float32"
-    device: str = "cpu"
-
-    @classmethod
-    def load(cls, params):
-        s = _Section(params, "train", ("steps", "batch_size", "lr", "lr_final", "decay_at",
-                                       "optimizer", "schedule", "warmup_steps", "weight_decay",
-                                       "sampling", "seed", "log_every", "threads", "compile",
-                                       "matmul_precision", "device"))
-        steps = s.int("steps", _REQUIRED)
-        warmup_steps = s.int("warmup_steps", 0, minimum=0)
-        if warmup_steps >= steps:
-            s._fail("warmup_steps", f"an integer >= 0 and below train.steps ({steps})",
-                    warmup_steps)
-        return cls(
-            steps=steps,
-            batch_size=s.int("batch_size", _REQUIRED),
-            lr=s.float("lr", _REQUIRED, high=10.0),
-            lr_final=s.float("lr_final", 0.01, low=0.0, high=10.0, low_open=False),
-            decay_at=s.float("decay_at", 0.75, low=0.0, high=1.0, low_open=False),
-            optimizer=s.choice("optimizer", OPTIMIZERS, "sgd"),
-            schedule=s.choice("schedule", SCHEDULES, "step"),
-            weight_decay=s.float("weight_decay", 0.0, low=0.0, high=1.0, low_open=False),
-            seed=s.int("seed", 42, minimum=0),
-            log_every=s.int("log_every", 1000),
-            threads=s.int("threads", 1),
-            compile=s.bool("compile", True),
-            warmup_steps=warmup_steps,
-            sampling=s.choice("sampling", SAMPLINGS, "replacement"),
-            matmul_precision=s.choice("matmul_precision", MATMUL_PRECISIONS, "float32"),
-            device=s.choice("device", DEVICES, "cpu"),
-        )
-
-
-@dataclass(frozen=True)
-class SampleParams:
-    count: int
-    seed: int
-    max_length: int
-
-    @classmethod
-    def load(cls, params):
-        s = _Section(params, "sample", ("count", "seed", "max_length"))
-        return cls(count=s.int("count", _REQUIRED), seed=s.int("seed", 42, minimum=0),
-                   max_length=s.int("max_length", 50))
-
-
-@dataclass(frozen=True)
-class LrFindParams:
-    """The learning-rate finder: ``steps`` steps with lr = 10**x, x rising evenly from
-    ``min_exp`` to ``max_exp``; the curve is smoothed over ``smoothing`` steps."""
-
-    steps: int
-    min_exp: float
-    max_exp: float
-    smoothing: int
-
-    @classmethod
-    def load(cls, params):
-        s = _Section(params, "lr_find", ("steps", "min_exp", "max_exp", "smoothing"))
-        steps = s.int("steps", 1000, minimum=2)
-        # train.lr's range, (0, 10], as powers of ten
-        min_exp = s.float("min_exp", -3.0, low=-10.0, high=1.0, low_open=False)
-        max_exp = s.float("max_exp", 0.0, low=-10.0, high=1.0, low_open=False)
-        if min_exp >= max_exp:
-            s._fail("max_exp", f"a number above lr_find.min_exp ({min_exp:g})", max_exp)
-        smoothing = s.int("smoothing", 50)
-        if smoothing > steps:
-            s._fail("smoothing", f"an integer from 1 to lr_find.steps ({steps})", smoothing)
-        return cls(steps=steps, min_exp=min_exp, max_exp=max_exp, smoothing=smoothing)
+def _config_fields(config) -> dict:
+    """{name: (type, default)} of a config's hyperparameters, for pydantic: the type with
+    the range its ``param`` gives (ints >= minimum, default 1; floats in [0, below);
+    strings among choices); block_size and n_embd are required integers >= 1."""
+    fields = {}
+    for f in config.hyperparameters():
+        rule = f.metadata
+        kind = {"bool": bool, "int": int, "float": float, "str": str}.get(f.type, f.type)
+        if rule.get("choices"):
+            kind = Literal[tuple(rule["choices"])]
+        elif kind is int:
+            kind = Annotated[int, Field(ge=rule.get("minimum") or 1)]
+        elif kind is float and rule.get("positive"):
+            kind = Annotated[Number, Field(gt=0.0, lt=rule["below"])]
+        elif kind is float:
+            kind = Annotated[Number, Field(ge=0.0, lt=rule["below"])]
+        fields[f.name] = (kind, ... if f.default is MISSING else f.default)
+    return fields

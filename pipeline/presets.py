@@ -93,9 +93,10 @@ def check_preset(name: str, params: dict, folder=PRESETS_DIR) -> dict:
     from pipeline import params as p
 
     merged = merge(params, preset_params(name, folder))
-    for section in (p.DataParams, p.SplitParams, p.WindowParams, p.TrainParams,
-                    p.SampleParams, p.LrFindParams):
+    for section in (p.DataParams, p.SplitParams, p.WindowParams, p.SampleParams,
+                    p.LrFindParams):
         section.load(merged)
     for model in p.MODEL_SECTIONS:
         p.ModelParams.load(merged, model)
+        p.TrainParams.load(merged, model)
     return merged

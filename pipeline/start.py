@@ -11,7 +11,7 @@ from pipeline.params import MODEL_SECTIONS, ModelParams, TrainParams, WindowPara
 def fresh_model(params: dict, model: str):
     """(ModelParams, TrainParams, net, data, vocab) for training MODEL. Every params
     check (the device included) runs before any data is read."""
-    mp, tp = ModelParams.load(params, model), TrainParams.load(params)
+    mp, tp = ModelParams.load(params, model), TrainParams.load(params, model)
     resolve_device(tp.device)  # no GPU for train.device cuda: say so before any work
     reads = ARCHS[mp.arch].reads
     sizes = WindowParams.load(params).block_sizes  # no windows are built at other sizes

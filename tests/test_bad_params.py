@@ -1,6 +1,9 @@
 """Bad params are refused before any work, naming the key and what would be valid."""
 
 
+import copy
+import re
+
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -23,14 +26,14 @@ CASES = [  # (stage args, params override "section.key" (or several: {key: value
      "model.block_size must be one of windows.block_sizes [3, 8] for the hierarchical model"),
     (["train", "wavenet"], "model.hiden", 68,
      "unknown key model.hiden (valid keys: arch, block_size, n_embd, hidden, batch_norm, "
-     "bigram, bow, gated, gru, lstm, ngram, rnn, transformer)"),
+     "bigram, bow, gated, gru, lstm, ngram, rnn, transformer, train)"),
     (["train", "mlp"], "baseline.arch", "gated",
-     "unknown key baseline.arch (valid keys: block_size, n_embd, hidden, batch_norm, init)"),
+     "unknown key baseline.arch (valid keys: block_size, n_embd, hidden, batch_norm, init, train)"),
     (["train", "mlp"], "baseline.init", "xavier",
      "baseline.init must be one of kaiming, normal, got 'xavier'"),
     (["train", "wavenet"], "model.init", "normal",
      "unknown key model.init (valid keys: arch, block_size, n_embd, hidden, batch_norm, "
-     "bigram, bow, gated, gru, lstm, ngram, rnn, transformer)"),
+     "bigram, bow, gated, gru, lstm, ngram, rnn, transformer, train)"),
     (["lr-find", "mlp"], "lr_find.max_exp", -3,
      "lr_find.max_exp must be a number above lr_find.min_exp (-3), got -3.0"),
     (["lr-find", "wavenet"], "lr_find.min_exp", -11,
@@ -88,6 +91,22 @@ CASES = [  # (stage args, params override "section.key" (or several: {key: value
     (["windows", "5"], "windows.block_sizes", [3, 8], "block size 5 is not in windows.block_sizes"),
     (["sample", "mlp"], "sample.count", 0, "sample.count must be an integer >= 1, got 0"),
     (["fetch"], "data.sha256", "abc", "data.sha256 must be 64 hex digits, or empty"),
+    # strict types: no bools for numbers, no strings for bools, no inf/nan
+    (["train", "mlp"], "train.steps", True, "train.steps must be an integer >= 1, got True"),
+    (["train", "mlp"], "baseline.hidden", 200.0,
+     "baseline.hidden must be an integer >= 1, got 200.0"),
+    (["train", "mlp"], "train.lr", float("inf"),
+     "train.lr must be a number in (0.0, 10.0], got inf"),
+    (["train", "wavenet"], {"model.arch": "gated", "model.gated.dropout": float("nan")}, None,
+     "model.gated.dropout must be a number in [0.0, 1.0), got nan"),
+    # a model's own train: subsection is checked as train is, under its full key
+    (["train", "wavenet"], "model.train.lr", 0,
+     "model.train.lr must be a number in (0.0, 10.0], got 0"),
+    (["lr-find", "mlp"], "baseline.train.batch_size", 0,
+     "baseline.train.batch_size must be an integer >= 1, got 0"),
+    (["train", "mlp"], "baseline.train.stpes", 5,
+     "unknown key baseline.train.stpes (valid keys: steps, batch_size, lr, lr_final,"),
+    (["train", "wavenet"], "model.train", 5, "section 'model.train' is missing or not a mapping"),
 ]
 
 
@@ -147,3 +166,51 @@ def test_a_subsection_key_named_as_a_model_key_is_read_from_the_subsection():
     params = with_overrides(params, {"model.arch": "gru", "model.gru.hidden": 32})
     values = ModelParams.load(params, "wavenet").values
     assert values["hidden"] == 32 and values["n_embd"] == params["model"]["n_embd"]
+
+
+def test_a_models_train_subsection_overrides_the_shared_one_key_by_key():
+    from pipeline.params import TrainParams
+    params = with_overrides(yaml.safe_load((ROOT / "params.yaml").read_text()),
+                            {"model.train.lr": 0.002, "baseline.train.steps": 7})
+    shared, wavenet, mlp = (TrainParams.load(params, m) for m in (None, "wavenet", "mlp"))
+    assert (shared.lr, shared.steps, shared.batch_size) == (0.1, 200_000, 32)
+    assert (wavenet.lr, wavenet.steps, wavenet.batch_size) == (0.002, 200_000, 32)
+    assert (mlp.lr, mlp.steps, mlp.batch_size) == (0.1, 7, 32)
+
+
+def test_a_new_architecture_is_checked_from_its_config_alone(monkeypatch):
+    """A config declared with param(), subsection and check() needs nothing in params.py
+    but its name in WAVENET_ARCHS: its ranges, keys and cross-field rule are checked."""
+    from dataclasses import dataclass
+
+    from pipeline import params as P
+    from pipeline.errors import PipelineError
+    from pipeline.models import ARCHS, ModelConfig, ParamError
+    from pipeline.models.config import param
+
+    @dataclass(frozen=True)
+    class ToyConfig(ModelConfig):
+        subsection = "toy"
+        width: int = param(3, minimum=2)
+        rate: float = param(0.5, below=1.0)
+
+        def check(self):
+            if self.width > self.n_embd:
+                raise ParamError("width", f"at most model.n_embd ({self.n_embd})", self.width)
+
+    monkeypatch.setitem(ARCHS, "toy", type("Toy", (), {"Config": ToyConfig}))
+    monkeypatch.setattr(P, "WAVENET_ARCHS", (*P.WAVENET_ARCHS, "toy"))
+    P._model_schema.cache_clear()
+    params = with_overrides(yaml.safe_load((ROOT / "params.yaml").read_text()),
+                            {"model.arch": "toy", "model.toy.rate": "5e-01"})
+    assert P.ModelParams.load(params, "wavenet").values == {
+        "block_size": 8, "n_embd": 24, "width": 3, "rate": 0.5}
+    for key, value, error in [
+            ("width", 1, "model.toy.width must be an integer >= 2, got 1"),
+            ("width", 30, "model.toy.width must be at most model.n_embd (24), got 30"),
+            ("rate", 1.0, "model.toy.rate must be a number in [0.0, 1.0), got 1.0"),
+            ("wdth", 3, "unknown key model.toy.wdth (valid keys: width, rate)")]:
+        bad = with_overrides(copy.deepcopy(params), {f"model.toy.{key}": value})
+        with pytest.raises(PipelineError, match=re.escape(error)):
+            P.ModelParams.load(bad, "wavenet")
+    P._model_schema.cache_clear()

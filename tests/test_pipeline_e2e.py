@@ -13,6 +13,7 @@ import time
 import pytest
 
 from dvc_project import make_project, project_env, run, stages_run
+from pipeline.checkpoint import load_checkpoint
 
 # enough steps that a kill lands mid-training; few enough to keep the test short
 TINY = {"train": {"steps": 2000, "log_every": 100}, "sample": {"count": 10},
@@ -20,6 +21,7 @@ TINY = {"train": {"steps": 2000, "log_every": 100}, "sample": {"count": 10},
 # what a change of the WaveNet's params reruns
 WAVENET_SIDE = {"train@wavenet", "lr_find@wavenet", "evaluate@wavenet", "embedding@wavenet",
                 "sample@wavenet"}
+MLP_SIDE = {stage.replace("wavenet", "mlp") for stage in WAVENET_SIDE}
 
 
 @pytest.fixture(scope="module")
@@ -106,3 +108,15 @@ def test_repro_then_experiment(project):
     changed = {path for path, metrics in diff.items() if metrics}
     assert "metrics/wavenet.json" in changed and "metrics/mlp.json" not in changed
     assert diff["metrics/wavenet.json"]["params"]["new"] < 76_579
+
+    # a model's own train: subsection overrides train for that model only, and reruns
+    # that model's side only
+    def trained_lr(model):
+        return load_checkpoint(dest / f"models/{model}.safetensors").train["lr"]
+
+    log = run(["dvc", "exp", "run", "-S", "model.train.lr=0.05"], dest, env)
+    assert stages_run(log) == WAVENET_SIDE
+    assert (trained_lr("wavenet"), trained_lr("mlp")) == (0.05, 0.1)
+    log = run(["dvc", "exp", "run", "-S", "baseline.train.lr=0.05"], dest, env)
+    assert stages_run(log) == MLP_SIDE
+    assert (trained_lr("wavenet"), trained_lr("mlp")) == (0.05, 0.05)
