@@ -9,6 +9,7 @@ hyperparameter is declared once, in its config.
 """
 
 import functools
+import re
 from dataclasses import MISSING, dataclass
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal, get_args, get_origin
@@ -193,7 +194,7 @@ class TrainParams(Section):
 
     @classmethod
     def load(cls, params, model: str | None = None):
-        name = MODEL_SECTIONS.get(model)
+        name = model_section(params, model) if model else None
         own = _mapping(_mapping(params, name), "train", f"{name}.train", True) if model else {}
         own = {key: value for key, value in own.items() if value is not None}  # null: shared
         return _validate(cls, {**_mapping(params, "train"), **own},
@@ -230,13 +231,39 @@ class LrFindParams(Section):
         return self
 
 
-# Each model has its own section of params.yaml: the MLP is the baseline; the
-# WaveNet-side section picks its architecture with model.arch.
-MODEL_SECTIONS = {"mlp": "baseline", "wavenet": "model"}
-# the keys every architecture reads from the model section itself, never a subsection
-SHARED_KEYS = ("block_size", "n_embd")
+# Every model `dvc repro` trains is an entry of params.yaml's `models`: its name, which
+# names its outputs (models/<name>.safetensors, metrics/<name>.json, ...), -> the section
+# that defines it. `baseline` is the MLP's section (no arch key: it is always the MLP);
+# every other section picks its architecture with `arch`.
+MLP_SECTION = "baseline"
+MODEL_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
+# the keys every architecture reads from the model section itself, never a subsection;
+# where a section leaves them out (a counted model's), the lecture WaveNet's values
+SHARED_KEYS = {"block_size": 8, "n_embd": 24}
 WAVENET_ARCHS = ("hierarchical", "dilated", "gated", "transformer", "rnn", "gru", "lstm",
                  "bow", "ngram", "bigram")
+
+
+def model_sections(params) -> dict[str, str]:
+    """params.yaml's ``models``: model name -> its section, each checked."""
+    models = _mapping(params, "models")
+    for name, section in models.items():
+        if not isinstance(name, str) or not MODEL_NAME.fullmatch(name):
+            raise PipelineError(f"params.yaml: models.{name} must be named with lower-case "
+                                "letters, digits, '-' and '_' (it names the model's files)")
+        if not isinstance(section, str) or not isinstance(params.get(section), dict):
+            raise PipelineError(f"params.yaml: models.{name} must name the section of "
+                                f"params.yaml that defines the model, got {section!r}")
+    return models
+
+
+def model_section(params, model: str) -> str:
+    """The section that defines ``model``, or a one-line error naming the models."""
+    models = model_sections(params)
+    if model not in models:
+        raise PipelineError(f"params.yaml: no model {model!r} in models (models: "
+                            f"{', '.join(models)})")
+    return models[model]
 
 
 @dataclass(frozen=True)
@@ -259,8 +286,8 @@ class ModelParams:
     def load(cls, params, model: str):
         from pipeline.models import ARCHS, ParamError
 
-        name = MODEL_SECTIONS[model]
-        schema = _model_schema(model)
+        name = model_section(params, model)
+        schema = _model_schema("mlp" if name == MLP_SECTION else "arch")
         section = _validate(schema, _mapping(params, name), lambda key: name)
         arch = getattr(section, "arch", "mlp")
         config, sub = ARCHS[arch].Config, ARCHS[arch].Config.subsection
@@ -277,17 +304,19 @@ class ModelParams:
 
 
 @functools.cache
-def _model_schema(model: str):
-    """The model's section: its config's hyperparameters (model: the hierarchical
-    WaveNet's, each other architecture's own in its subsection, and model.arch), and
-    ``train``, the model's overrides of the train section (checked by TrainParams)."""
+def _model_schema(kind: str):
+    """A model's section: its config's hyperparameters and ``train``, the model's
+    overrides of the train section (checked by TrainParams). ``kind`` "mlp": the MLP's
+    own; "arch": ``arch``, the hierarchical WaveNet's keys and each other architecture's
+    own in its subsection."""
     from pipeline.models import ARCHS
 
     recipe = (Annotated[dict, BeforeValidator(_empty_if_none)], Field(default_factory=dict))
-    if model == "mlp":
+    if kind == "mlp":
         mlp = _config_fields(ARCHS["mlp"].Config)
         return create_model("baseline", __config__=STRICT, **mlp, train=recipe)
     top = _config_fields(ARCHS["hierarchical"].Config)
+    top |= {key: (top[key][0], default) for key, default in SHARED_KEYS.items()}
     subsections = {c.Config.subsection: c.Config for c in ARCHS.values() if c.Config.subsection}
     own = {}
     for sub, config in sorted(subsections.items()):

@@ -96,7 +96,7 @@ def check_preset(name: str, params: dict, folder=PRESETS_DIR) -> dict:
     for section in (p.DataParams, p.SplitParams, p.WindowParams, p.SampleParams,
                     p.LrFindParams):
         section.load(merged)
-    for model in p.MODEL_SECTIONS:
+    for model in p.model_sections(merged):
         p.ModelParams.load(merged, model)
         p.TrainParams.load(merged, model)
     return merged

@@ -5,7 +5,7 @@ from pipeline.data import model_data
 from pipeline.device import resolve_device
 from pipeline.errors import PipelineError
 from pipeline.models import ARCHS, build_model
-from pipeline.params import MODEL_SECTIONS, ModelParams, TrainParams, WindowParams
+from pipeline.params import ModelParams, TrainParams, WindowParams, model_section
 
 
 def fresh_model(params: dict, model: str):
@@ -16,7 +16,7 @@ def fresh_model(params: dict, model: str):
     reads = ARCHS[mp.arch].reads
     sizes = WindowParams.load(params).block_sizes  # no windows are built at other sizes
     if reads == "windows" and mp.block_size not in sizes:
-        raise PipelineError(f"params.yaml: {MODEL_SECTIONS[model]}.block_size must be one of "
+        raise PipelineError(f"params.yaml: {model_section(params, model)}.block_size must be one of "
                             f"windows.block_sizes {list(sizes)} for the {mp.arch} model, "
                             f"got {mp.block_size}")
     data, vocab = model_data(reads, mp.config(vocab_size=0))

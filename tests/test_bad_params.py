@@ -136,9 +136,32 @@ def test_bad_param_is_refused_before_work(tmp_path, monkeypatch, args, key, valu
     assert not list(tmp_path.rglob("*.safetensors")) and not (tmp_path / "data").exists()
 
 
-def test_unknown_model_name():
+def test_unknown_model_name(monkeypatch):
+    monkeypatch.chdir(ROOT)
     result = CliRunner().invoke(main, ["train", "gpt"])
-    assert result.exit_code == 2 and "'gpt' is not one of 'mlp', 'wavenet'" in result.output
+    assert result.exit_code == 1
+    assert result.stderr == ("error: params.yaml: no model 'gpt' in models (models: mlp, "
+                             "wavenet, ngram, bigram)\n")
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "sample", "embedding"])
+def test_a_model_name_cannot_leave_its_folder(command):
+    result = CliRunner().invoke(main, [command, "../../etc/x"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: model '../../etc/x': a model is named with ")
+
+
+@pytest.mark.parametrize("entry, error", [
+    ({"models.gpt": "nowhere"}, "models.gpt must name the section of params.yaml that "
+                                "defines the model, got 'nowhere'"),
+    ({"models": ["mlp"]}, "section 'models' is missing or not a mapping"),
+])
+def test_bad_model_entries(tmp_path, monkeypatch, entry, error):
+    monkeypatch.chdir(tmp_path)
+    params = with_overrides(yaml.safe_load((ROOT / "params.yaml").read_text()), entry)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    result = CliRunner().invoke(main, ["train", "mlp"])
+    assert result.exit_code == 1 and result.stderr == f"error: params.yaml: {error}\n"
 
 
 def test_unreadable_params_file(tmp_path, monkeypatch):

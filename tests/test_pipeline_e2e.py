@@ -22,6 +22,10 @@ TINY = {"train": {"steps": 2000, "log_every": 100}, "sample": {"count": 10},
 WAVENET_SIDE = {"train@wavenet", "lr_find@wavenet", "evaluate@wavenet", "embedding@wavenet",
                 "sample@wavenet"}
 MLP_SIDE = {stage.replace("wavenet", "mlp") for stage in WAVENET_SIDE}
+MODELS = ("mlp", "wavenet", "ngram", "bigram")  # params.yaml's models
+EVERY_STAGE = {"fetch", "split", "windows@3", "windows@8", "sequences"} | {
+    f"{kind}@{model}" for kind in ("train", "lr_find", "evaluate", "embedding", "sample")
+    for model in MODELS}
 
 
 @pytest.fixture(scope="module")
@@ -49,10 +53,7 @@ def kill_during_training(dest, env) -> int:
 def test_repro_then_experiment(project):
     dest, env, git = project
     log = run(["dvc", "repro"], dest, env)
-    assert stages_run(log) == {
-        "fetch", "split", "windows@3", "windows@8", "sequences", "train@mlp", "train@wavenet",
-        "lr_find@mlp", "lr_find@wavenet", "evaluate@mlp", "evaluate@wavenet",
-        "embedding@mlp", "embedding@wavenet", "sample@mlp", "sample@wavenet"}
+    assert stages_run(log) == EVERY_STAGE
     for model, params in (("mlp", 12_097), ("wavenet", 76_579)):
         metrics = json.loads((dest / f"metrics/{model}.json").read_text())
         assert metrics["params"] == params
@@ -66,6 +67,13 @@ def test_repro_then_experiment(project):
         assert lr_rows[0] == "exponent,loss,smoothed" and len(lr_rows) == 101
         assert "suggested_lr" in json.loads((dest / f"metrics/lr_find/{model}.json").read_text())
         assert len((dest / f"metrics/embedding/{model}.csv").read_text().splitlines()) == 28
+    # the counted models: fitted in seconds, no learning rate, no embedding to map
+    ngram = json.loads((dest / "metrics/ngram.json").read_text())
+    assert 1.9 < ngram["val_loss"] < 2.0  # the 6-gram: 1.974 on the lecture split
+    for model in ("ngram", "bigram"):
+        assert (dest / f"metrics/lr_find/{model}.csv").read_text() == "exponent,loss,smoothed\n"
+        assert (dest / f"metrics/embedding/{model}.csv").read_text() == "char,x,y\n"
+        assert len((dest / f"metrics/names/{model}.csv").read_text().splitlines()) == 6408
     run(git + ["add", "-A"], dest, env)
     run(git + ["commit", "-qm", "baseline run"], dest, env)
 
@@ -73,7 +81,7 @@ def test_repro_then_experiment(project):
 
     # byte-for-byte: rerunning every stage from scratch gives the same dvc.lock
     lock = (dest / "dvc.lock").read_bytes()
-    assert len(stages_run(run(["dvc", "repro", "-f"], dest, env))) == 15
+    assert stages_run(run(["dvc", "repro", "-f"], dest, env)) == EVERY_STAGE
     assert (dest / "dvc.lock").read_bytes() == lock
 
     # kill -9 in the middle of training; the next repro finishes with the same bytes
@@ -90,9 +98,13 @@ def test_repro_then_experiment(project):
 
     log = run(["dvc", "exp", "run", "-S", "model.hidden=8"], dest, env)
     assert stages_run(log) == WAVENET_SIDE
+    # the leaderboard: the workspace's models against HEAD's, with paired intervals
+    board = json.loads(run(["makemore", "compare", "HEAD", "--format", "json"], dest, env))
+    assert {row["model"] for row in board} == {*MODELS, "HEAD:wavenet"}
+    assert sum(row["val_diff"] == 0 for row in board) == 1
     # the lr finder's own params rerun it alone
     log = run(["dvc", "exp", "run", "-S", "lr_find.max_exp=-1"], dest, env)
-    assert stages_run(log) == {"lr_find@mlp", "lr_find@wavenet"}
+    assert stages_run(log) == {f"lr_find@{model}" for model in MODELS}
 
     # another architecture reruns the WaveNet side only, and is scored on the same events
     for arch, extra in (("dilated", []), ("gated", ["-S", "model.block_size=16"]),
@@ -120,3 +132,11 @@ def test_repro_then_experiment(project):
     log = run(["dvc", "exp", "run", "-S", "baseline.train.lr=0.05"], dest, env)
     assert stages_run(log) == MLP_SIDE
     assert (trained_lr("wavenet"), trained_lr("mlp")) == (0.05, 0.05)
+
+    # a preset is a named experiment: its params, checked, then dvc exp run -n NAME
+    (dest / "presets/tiny-gru.yaml").write_text(
+        "description: a small GRU\nparams: {model: {arch: gru, train: {steps: 300}}}\n")
+    log = run(["makemore", "preset", "run", "tiny-gru"], dest, env)
+    assert stages_run(log) == WAVENET_SIDE
+    assert "tiny-gru" in run(["dvc", "exp", "list", "--name-only"], dest, env).split()
+    assert load_checkpoint(dest / "models/wavenet.safetensors").config.arch == "gru"

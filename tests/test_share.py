@@ -61,7 +61,7 @@ def shared(tmp_path_factory, names_path):
     make_project(seed, TINY, env)
     # the default remote, as committed in .dvc/config, resolves under HOME
     assert str(sh.remote) in run(["dvc", "remote", "list"], seed, env)
-    assert len(stages_run(run(["dvc", "repro"], seed, env))) == 15
+    assert len(stages_run(run(["dvc", "repro"], seed, env))) == 25
     run(["git", "add", "-A"], seed, env)
     run(["git", "commit", "-qm", "baseline run"], seed, env)
     run(["git", "remote", "add", "origin", str(sh.origin)], seed, env)
