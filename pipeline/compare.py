@@ -100,14 +100,15 @@ def compare(rows: list[Row], resamples: int = 10_000, seed: int = 0) -> list[Row
 
 def is_real(row: Row) -> bool:
     """The interval of its difference from the best excludes zero."""
-    return row.diff[1] > 0 or row.diff[2] < 0
+    return bool(row.diff[1] > 0 or row.diff[2] < 0)
 
 
 def table(rows: list[Row], fmt: str) -> str:
     if fmt == "json":
         return json.dumps([{"model": r.label, "arch": r.arch, **r.metrics,
-                            "val_diff": round(r.diff[0], 6), "val_diff_low": round(r.diff[1], 6),
-                            "val_diff_high": round(r.diff[2], 6), "real": is_real(r)}
+                            "val_diff": round(float(r.diff[0]), 6),
+                            "val_diff_low": round(float(r.diff[1]), 6),
+                            "val_diff_high": round(float(r.diff[2]), 6), "real": is_real(r)}
                            for r in rows], indent=2)
     header = ["model", "arch", "params", "train", "val", "test", "val - best (95% CI)"]
     lines = [[r.label, r.arch, f"{r.metrics['params']:,}",

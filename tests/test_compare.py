@@ -1,5 +1,7 @@
 """Each name's loss, and the paired comparison that says which differences are real."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -84,6 +86,15 @@ def test_the_markdown_table_marks_what_is_real():
     lines = table(rows, "md").splitlines()
     assert lines[0] == "| model | arch | params | train | val | test | val - best (95% CI) |"
     assert lines[2].endswith("| best |") and lines[3].endswith("real |")
+
+
+def test_json_holds_every_row():
+    events = np.full(500, 5)
+    rows = compare([row("a", events * 2.0, events), row("b", events * 2.1, events)],
+                   resamples=2000)
+    board = json.loads(table(rows, "json"))
+    assert [(r["model"], r["real"]) for r in board] == [("a", False), ("b", True)]
+    assert board[1]["val_diff"] == pytest.approx(0.1)
 
 
 def test_val_losses_reads_the_val_rows():
