@@ -184,12 +184,17 @@ class TrainParams(Section):
     sampling: Literal["replacement", "epochs"] = "replacement"
     matmul_precision: Literal["float32", "bfloat16"] = "float32"
     device: Literal["cpu", "cuda", "auto"] = "cpu"
+    eval_every: int = Field(0, ge=0)  # steps between val scores; 0: only after the last
+    keep: Literal["last", "best"] = "last"  # the weights saved: the last, or the best val
 
     @model_validator(mode="after")
     def _warmup_within_steps(self):
         if self.warmup_steps >= self.steps:
             raise ValueError(f"warmup_steps must be an integer >= 0 and below train.steps "
                              f"({self.steps}), got {self.warmup_steps}")
+        if self.keep == "best" and not self.eval_every:
+            raise ValueError("keep must be last while train.eval_every is 0 (best needs "
+                             "val scores during training), got 'best'")
         return self
 
     @classmethod

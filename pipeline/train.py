@@ -114,7 +114,8 @@ def minibatches(X: torch.Tensor, Y: torch.Tensor, p: TrainParams):
 
 def train(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor, p: TrainParams,
           progress: bool = True, timings: dict | None = None,
-          lr_at: Callable[[int], float] | None = None) -> list[tuple[int, float]]:
+          lr_at: Callable[[int], float] | None = None,
+          look: Callable[[int, float], float] | None = None) -> list[tuple[int, float]]:
     """Train ``model`` in place on windows X (N, T), Y (N,), or sequences X, Y (N, T),
     on ``train.device`` (the model is left there; the checkpoint is saved from the CPU).
 
@@ -122,7 +123,9 @@ def train(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor, p: TrainPara
     block) for every ``log_every`` steps, as the lecture plots it. ``timings``, if
     given, receives the wall time of the first step (which compiles) and of the
     run, and the steps/s after the first step. ``lr_at(step)``, if given, replaces
-    the schedule of ``p`` (the learning-rate finder's sweep).
+    the schedule of ``p`` (the learning-rate finder's sweep). ``look(steps done, mean
+    training loss since the last look)``, if given, is called every ``eval_every``
+    steps and after the last (only then where ``eval_every`` is 0).
     """
     lr_at = lr_at or functools.partial(learning_rate, p=p)
     # A fixed thread count: results then do not depend on the machine's core count,
@@ -137,6 +140,7 @@ def train(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor, p: TrainPara
     bar = tqdm(total=p.steps, disable=not progress, unit="step", mininterval=1.0,
                dynamic_ncols=True)
     started, lr = time.perf_counter(), None
+    last_look, looking = 0, 0.0  # the step of the last look, the seconds spent looking
     for step, (xb, yb) in enumerate(minibatches(X, Y, p)):
         if (new_lr := lr_at(step)) != lr:
             lr = new_lr
@@ -148,6 +152,11 @@ def train(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor, p: TrainPara
         if (step + 1) % p.log_every == 0 or step + 1 == p.steps:
             bar.update(step + 1 - bar.n)
             bar.set_postfix(loss=f"{losses[-1].item():.4f}", lr=f"{lr:g}", refresh=False)
+        if look and ((step + 1) % (p.eval_every or p.steps) == 0 or step + 1 == p.steps):
+            looked = time.perf_counter()
+            val_loss = look(step + 1, torch.stack(losses[last_look:]).float().mean().item())
+            bar.set_postfix(loss=f"{losses[-1].item():.4f}", val=f"{val_loss:.4f}", lr=f"{lr:g}")
+            last_look, looking = step + 1, looking + time.perf_counter() - looked
     bar.close()
     finished = time.perf_counter()
     rate = (p.steps - 1) / (finished - first_step) if p.steps > 1 else float("nan")
@@ -156,7 +165,8 @@ def train(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor, p: TrainPara
                        steps_per_second=rate)
     if progress:
         print(f"trained {p.steps} steps in {finished - started:.1f}s "
-              f"(first step {first_step - started:.1f}s, then {rate:.0f} steps/s)")
+              f"(first step {first_step - started:.1f}s, then {rate:.0f} steps/s)"
+              + (f"; scoring val took {looking:.1f}s" if look else ""))
     return loss_curve(torch.stack(losses).log10(), p.log_every)
 
 

@@ -12,6 +12,7 @@ from pipeline.plots import write_loss_curve
 from pipeline.start import fresh_model
 from pipeline.train import fit_by_counting
 from pipeline.train import train as train_model
+from pipeline.watch import Watch
 from stages.common import model_argument, params_option, stage
 
 
@@ -27,7 +28,11 @@ def train(model, params_path, quiet):
 
     A model fitted by counting (bigram, ngram) counts the training events instead: no
     steps, an empty loss curve, a checkpoint at step 0; its initial loss, before
-    counting, is the uniform one."""
+    counting, is the uniform one.
+
+    Every train.eval_every steps (and after the last) it scores the model on all val
+    events and logs train and val loss to metrics/live/MODEL (DVCLive); with
+    train.keep: best it saves the weights of the lowest val loss, at their step."""
     mp, tp, net, data, vocab = fresh_model(load_params(params_path), model)
     counted = fitted_by_counting(net)
     how = ("fitted by counting" if counted else
@@ -38,12 +43,19 @@ def train(model, params_path, quiet):
                "uniform_loss": round(math.log(len(vocab)), 6)}
     click.echo(f"initial loss {initial['initial_loss']:.4f} on the training split "
                f"(uniform prediction: {initial['uniform_loss']:.4f})")
+    watch = Watch(net, data["val"], f"metrics/live/{model}", tp.keep)
     if counted:
         fit_by_counting(net, X, Y, progress=not quiet)
+        watch(0, split_loss(net, X, Y))  # one look: the fitted model
         curve, step, record = [], 0, {"fitted_by": "counting"}
     else:
-        curve = train_model(net, X, Y, tp, progress=not quiet)
+        curve = train_model(net, X, Y, tp, progress=not quiet, look=watch)
         step, record = tp.steps, asdict(tp)
+    best = watch.finish()
+    if best is not None:
+        click.echo(f"kept the weights of step {best:,}, the lowest val loss "
+                   f"({watch.best_loss:.4f}; train.keep: best)")
+        step = best
     save_checkpoint(f"models/{model}.safetensors",
                     Checkpoint(net, net.config, vocab, step=step, train=record))
     write_loss_curve(f"metrics/loss/{model}.csv", curve)

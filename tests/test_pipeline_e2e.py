@@ -67,6 +67,8 @@ def test_repro_then_experiment(project):
         assert lr_rows[0] == "exponent,loss,smoothed" and len(lr_rows) == 101
         assert "suggested_lr" in json.loads((dest / f"metrics/lr_find/{model}.json").read_text())
         assert len((dest / f"metrics/embedding/{model}.csv").read_text().splitlines()) == 28
+        live = json.loads((dest / f"metrics/live/{model}/metrics.json").read_text())
+        assert live["step"] == 2000 and live["val_loss"] == metrics["val_loss"]
     # the counted models: fitted in seconds, no learning rate, no embedding to map
     ngram = json.loads((dest / "metrics/ngram.json").read_text())
     assert 1.9 < ngram["val_loss"] < 2.0  # the 6-gram: 1.974 on the lecture split
