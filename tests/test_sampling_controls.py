@@ -6,20 +6,15 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.checkpoint import Checkpoint, save_checkpoint
-from pipeline.models import build_model, make_config
+from pipeline.models import build_model
 from pipeline.sample import Controls, sample_kept, sample_names, shaped
 from pipeline.split import write_splits
 from pipeline.vocab import Vocabulary
 from stages.cli import main
+from test_checkpoint_and_sample import ARCH_CONFIGS
 
 VOCAB = Vocabulary(tuple(".abcdefghijklmnopqrstuvwxyz"))
-CONFIGS = [
-    make_config("mlp", vocab_size=27, block_size=3, n_embd=4, hidden=16),
-    make_config("hierarchical", vocab_size=27, block_size=8, n_embd=4, hidden=16),
-    make_config("dilated", vocab_size=27, block_size=8, n_embd=4, hidden=16),
-    make_config("gated", vocab_size=27, block_size=4, n_embd=4, residual=8, skip=8),
-    make_config("transformer", vocab_size=27, block_size=16, n_embd=8, n_layer=1, n_head=2),
-]
+CONFIGS = ARCH_CONFIGS  # every architecture, small
 
 
 @pytest.mark.parametrize("cfg", CONFIGS, ids=lambda c: c.arch)
