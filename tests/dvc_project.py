@@ -42,7 +42,7 @@ def project_env(dest: Path, names_path: Path, **extra: str) -> dict[str, str]:
 
 def copy_project(dest: Path, params: dict) -> None:
     """Copy the tracked files (no dvc.lock) to `dest` and update params.yaml's sections
-    with `params` ({section: {key: value}})."""
+    with `params` ({section: {key: value}}; a value None removes the key)."""
     tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True,
                              text=True, check=True).stdout.split("\0")
     for rel in filter(None, tracked):
@@ -52,6 +52,8 @@ def copy_project(dest: Path, params: dict) -> None:
     values = yaml.safe_load((dest / "params.yaml").read_text())
     for section, updates in params.items():
         values[section].update(updates)
+        for key in [key for key, value in updates.items() if value is None]:
+            del values[section][key]
     (dest / "params.yaml").write_text(yaml.safe_dump(values, sort_keys=False))
 
 

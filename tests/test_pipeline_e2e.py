@@ -109,8 +109,9 @@ def test_repro_then_experiment(project):
     assert stages_run(log) == {f"lr_find@{model}" for model in MODELS}
 
     # another architecture reruns the WaveNet side only, and is scored on the same events
-    for arch, extra in (("dilated", []), ("gated", ["-S", "model.block_size=16"]),
-                        ("transformer", ["-S", "model.block_size=16", "-S", "model.n_embd=16"])):
+    # (the preset below runs a GRU the same way; each architecture's contract and
+    # causality are unit-tested)
+    for arch, extra in (("transformer", ["-S", "model.block_size=16", "-S", "model.n_embd=16"]),):
         log = run(["dvc", "exp", "run", "-S", f"model.arch={arch}",
                    *extra], dest, env)
         assert stages_run(log) == WAVENET_SIDE, arch

@@ -15,7 +15,8 @@ import pytest
 from dvc_project import GIT_IDENTITY, make_project, output_hashes, project_env, run, stages_run
 
 TINY = {"train": {"steps": 300, "log_every": 100, "compile": False}, "sample": {"count": 10},
-        "lr_find": {"steps": 100, "smoothing": 10}}
+        "lr_find": {"steps": 100, "smoothing": 10},
+        "models": {"ngram": None, "bigram": None}}  # sharing needs the two trained models
 WAVENET_STAGES = {"train@wavenet", "lr_find@wavenet", "evaluate@wavenet", "embedding@wavenet",
                   "sample@wavenet"}
 UP_TO_DATE = "Data and pipelines are up to date."
@@ -61,7 +62,7 @@ def shared(tmp_path_factory, names_path):
     make_project(seed, TINY, env)
     # the default remote, as committed in .dvc/config, resolves under HOME
     assert str(sh.remote) in run(["dvc", "remote", "list"], seed, env)
-    assert len(stages_run(run(["dvc", "repro"], seed, env))) == 25
+    assert len(stages_run(run(["dvc", "repro"], seed, env))) == 15
     run(["git", "add", "-A"], seed, env)
     run(["git", "commit", "-qm", "baseline run"], seed, env)
     run(["git", "remote", "add", "origin", str(sh.origin)], seed, env)
@@ -161,8 +162,9 @@ def test_run_cache_across_clones(shared, workers):
     run(["dvc", "push", "--run-cache"], bob, bob_env)
     repo, env = shared.clone("dave")
     log = run(same_params, repo, env)
-    assert stages_run(log) == WAVENET_STAGES  # trained again: the loss curve is missing
-    assert "metrics/loss/wavenet.csv" in log
+    # trained again: the `cache: false` outputs the records name are not on the remote
+    assert stages_run(log) == WAVENET_STAGES
+    assert "Missing cache files" in log
     retrained = output_hashes(repo)
     assert all(retrained[path] == hashes[path] for path in wavenet)  # same bytes, retrained
 
