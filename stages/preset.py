@@ -28,8 +28,7 @@ def list_presets():
 @stage
 def show(name, params_path, queue):
     """Print the dvc command that runs preset NAME, after checking its params."""
-    check_preset(name, load_params(params_path))
-    click.echo(shlex.join(exp_run_command(name, queue)))
+    click.echo(shlex.join(checked_command(name, params_path, queue)))
 
 
 @preset.command()
@@ -39,10 +38,15 @@ def show(name, params_path, queue):
 @stage
 def run(name, params_path, queue):
     """Run preset NAME as a DVC experiment of that name (checked first)."""
-    check_preset(name, load_params(params_path))
-    command = exp_run_command(name, queue)
+    command = checked_command(name, params_path, queue)
     click.echo(shlex.join(command), err=True)
     sys.exit(subprocess.run(command).returncode)
+
+
+def checked_command(name, params_path, queue) -> list[str]:
+    """The dvc command of preset NAME, once its params pass every stage's checks."""
+    check_preset(name, load_params(params_path))
+    return exp_run_command(name, queue)
 
 
 if __name__ == "__main__":
