@@ -6,7 +6,19 @@ import itertools
 import torch
 import torch.nn.functional as F
 
-EVAL_ROWS = 16384  # rows (windows or names) per forward pass: bounds memory, keeps passes few
+EVAL_ROWS = 16384  # rows (windows or names) per forward pass at most: keeps passes few
+# ... and at most this many values of the widest per-event tensor (the logits, or a
+# hidden layer of up to 256 channels) per pass: 256 MB of float32, whatever the names'
+# length and the vocabulary's size (the lecture's data stays at EVAL_ROWS)
+EVAL_VALUES = 2**26
+
+
+def rows_per_pass(model: torch.nn.Module, X: torch.Tensor) -> int:
+    """Rows (windows or names) per forward pass: EVAL_ROWS, fewer where a row's events
+    times the vocabulary would hold more than EVAL_VALUES values."""
+    events_per_row = X.shape[1] if X.ndim == 2 and model.reads == "sequences" else 1
+    width = max(model.config.vocab_size, 256)
+    return max(1, min(EVAL_ROWS, EVAL_VALUES // (events_per_row * width)))
 
 
 @torch.no_grad()
@@ -18,10 +30,10 @@ def split_loss(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor) -> floa
     model.eval()
     # the data goes where the model is (a counted model holds buffers only)
     device = next(itertools.chain(model.parameters(), model.buffers())).device
-    total, events = 0.0, 0
-    for start in range(0, len(X), EVAL_ROWS):
-        logits, _ = model(X[start:start + EVAL_ROWS].to(device))
-        y = Y[start:start + EVAL_ROWS].reshape(-1).to(device)
+    total, events, rows = 0.0, 0, rows_per_pass(model, X)
+    for start in range(0, len(X), rows):
+        logits, _ = model(X[start:start + rows].to(device).long())
+        y = Y[start:start + rows].reshape(-1).to(device).long()
         total += F.cross_entropy(logits.reshape(len(y), -1), y, ignore_index=-1,
                                  reduction="sum").item()
         events += int((y >= 0).sum())
@@ -43,10 +55,10 @@ def name_losses(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor):
     was_training = model.training
     model.eval()
     device = next(itertools.chain(model.parameters(), model.buffers())).device
-    losses = []
-    for start in range(0, len(X), EVAL_ROWS):
-        logits, _ = model(X[start:start + EVAL_ROWS].to(device))
-        y = Y[start:start + EVAL_ROWS].to(device)
+    losses, rows = [], rows_per_pass(model, X)
+    for start in range(0, len(X), rows):
+        logits, _ = model(X[start:start + rows].to(device).long())
+        y = Y[start:start + rows].to(device).long()
         flat = F.cross_entropy(logits.reshape(y.numel(), -1), y.reshape(-1), ignore_index=-1,
                                reduction="none").double().cpu()
         losses.append(flat.view(y.shape))

@@ -11,20 +11,21 @@ pairs. All splits share one width: the longest name + 1.
 import numpy as np
 
 from pipeline.vocab import Vocabulary
-from pipeline.windows import load_split_tensors, save_split_tensors
+from pipeline.windows import load_split_tensors, name_events, save_split_tensors
 
 NO_EVENT = -1  # the ignore_index of the loss
 
 
 def name_sequences(names, vocab: Vocabulary, width: int):
-    """X (N, width) and Y (N, width) int64 numpy arrays; ``width`` >= longest name + 1."""
-    X = np.zeros((len(names), width), dtype=np.int64)
-    Y = np.full((len(names), width), NO_EVENT, dtype=np.int64)
-    for row, name in enumerate(names):
-        ids = vocab.encode(name)
-        X[row, 1:len(ids) + 1] = ids
-        Y[row, :len(ids)] = ids
-        Y[row, len(ids)] = 0  # the end '.'
+    """X (N, width) and Y (N, width) numpy arrays of the smallest index type;
+    ``width`` >= longest name + 1."""
+    events, position = name_events(names, vocab)  # each name's characters, then '.'
+    row = np.cumsum(position == 0) - 1  # each event's name: a new one at each position 0
+    X = np.zeros((len(names), width), dtype=events.dtype)
+    Y = np.full((len(names), width), NO_EVENT, dtype=events.dtype)
+    Y[row, position] = events
+    inside = position + 1 < width  # X: '.', then the name; the end '.' is no input
+    X[row[inside], position[inside] + 1] = events[inside]
     return X, Y
 
 

@@ -105,11 +105,12 @@ def minibatches(X: torch.Tensor, Y: torch.Tensor, p: TrainParams):
         else:
             ix = torch.randint(0, len(X), (chunk, p.batch_size), generator=generator)
         ix = ix.to(X.device)  # drawn on the CPU, so a GPU run sees the same minibatches
+        xs, ys = X[ix].long(), Y[ix].long()  # stored in the smallest type; models read int64
         if Y.ndim == 1:
-            yield from zip(X[ix], Y[ix])
+            yield from zip(xs, ys)
             continue
-        widths = (Y[ix] >= 0).sum(-1).amax(-1).tolist()  # (chunk,) longest name + 1
-        yield from ((xb[:, :w], yb[:, :w]) for xb, yb, w in zip(X[ix], Y[ix], widths))
+        widths = (ys >= 0).sum(-1).amax(-1).tolist()  # (chunk,) longest name + 1
+        yield from ((xb[:, :w], yb[:, :w]) for xb, yb, w in zip(xs, ys, widths))
 
 
 def train(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor, p: TrainParams,
@@ -175,7 +176,7 @@ def fit_by_counting(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor,
     """Fit a counted model (``fit(X, Y)``: bigram, ngram) on the CPU: one pass of
     counting over every training event, no gradient steps and no learning rate."""
     started = time.perf_counter()
-    model.cpu().fit(X.cpu(), Y.cpu())
+    model.cpu().fit(X.cpu().long(), Y.cpu().long())
     if progress:
         print(f"counted {int((Y >= 0).sum()):,} events in {time.perf_counter() - started:.2f}s")
 

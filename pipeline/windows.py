@@ -17,20 +17,29 @@ from pipeline.errors import PipelineError
 from pipeline.vocab import Vocabulary
 
 
+def name_events(names, vocab: Vocabulary):
+    """(stream, position): the events of every name in order, its characters then the
+    end '.' (0), as indices of the smallest type; and each event's position in its name."""
+    ids, lengths = vocab.encode_all(names)
+    ends = np.cumsum(lengths + 1) - 1  # the end event of each name
+    stream = np.zeros(len(ids) + len(lengths), dtype=ids.dtype)
+    is_char = np.ones(len(stream), dtype=bool)
+    is_char[ends] = False
+    stream[is_char] = ids
+    position = np.arange(len(stream), dtype=np.int64) - np.repeat(ends - lengths, lengths + 1)
+    return stream, position
+
+
 def context_windows(names, vocab: Vocabulary, block_size: int):
-    """X (N, block_size) int64 contexts and Y (N,) int64 next characters, as numpy
-    arrays: this stage never needs torch, and not importing it saves seconds."""
-    lengths = np.fromiter((len(n) + 1 for n in names), dtype=np.int64, count=len(names))
-    width = int(lengths.max()) if len(names) else 1
-    # each row: block_size dots, the name, then dots (the end token, then padding)
-    padded = np.zeros((len(names), block_size + width), dtype=np.int64)
-    for row, name in enumerate(names):
-        padded[row, block_size:block_size + len(name)] = vocab.encode(name)
-    # (names, width, block+1): every window of block contexts plus the next char
-    windows = np.lib.stride_tricks.sliding_window_view(padded, block_size + 1, axis=1)[:, :width]
-    examples = windows[np.arange(width) < lengths[:, None]]  # (N, block+1), in name order
-    return (np.ascontiguousarray(examples[:, :block_size]),
-            np.ascontiguousarray(examples[:, block_size]))
+    """X (N, block_size) contexts and Y (N,) next characters, numpy arrays of the
+    smallest index type (this stage never needs torch). Time and memory linear in the
+    characters: column j of X is the event block_size - j back, or '.' before a name."""
+    Y, position = name_events(names, vocab)
+    X = np.zeros((len(Y), block_size), dtype=Y.dtype)
+    for j in range(block_size):
+        back = block_size - j
+        X[back:, j] = np.where(position[back:] >= back, Y[:-back], 0)
+    return X, Y
 
 
 def save_windows(path, windows: dict, vocab: Vocabulary, block_size: int):
@@ -47,23 +56,26 @@ def load_windows(path):
 
 def save_split_tensors(path, tensors: dict, vocab: Vocabulary, **meta):
     """split -> (X, Y) numpy arrays, with the vocabulary and ``meta``, as safetensors
-    (one sorted-JSON metadata entry: stable bytes)."""
+    (one sorted-JSON metadata entry: stable bytes), written straight to the file."""
     flat = {f"{split}.{k}": t for split, xy in tensors.items() for k, t in zip("XY", xy)}
     meta = {**meta, "vocab": vocab.to_json(), "splits": list(tensors)}
-    data = safetensors.numpy.save(flat, metadata={"makemore": json.dumps(meta, sort_keys=True)})
-    files.write_bytes(path, data)
+    with files.atomic_path(path) as tmp:
+        safetensors.numpy.save_file(flat, tmp, metadata={"makemore": json.dumps(meta, sort_keys=True)})
 
 
 def load_split_tensors(path, stage: str):
-    """(split -> (X, Y) torch tensors, vocab, metadata) of a file the ``stage`` stage
-    wrote; a damaged file gives a PipelineError naming it."""
-    from safetensors.torch import load  # here, so that the data stages never import torch
+    """(split -> (X, Y) torch tensors as stored (the smallest index type; see
+    ``as_indices``), vocab, metadata) of a file the ``stage`` stage wrote; a damaged
+    file gives a PipelineError naming it."""
+    from safetensors.torch import load_file  # here, so that the data stages never import torch
 
     path = files.require_file(path, f"the {stage} stage")
-    data = path.read_bytes()
     try:
-        tensors = load(data)
-        meta = json.loads(files.safetensors_metadata(data)["makemore"])
+        with open(path, "rb") as f:  # the header alone: 8 bytes of length, then JSON
+            head = f.read(8)
+            head += f.read(int.from_bytes(head, "little")) if len(head) == 8 else b""
+        meta = json.loads(files.safetensors_metadata(head)["makemore"])
+        tensors = load_file(path)  # read tensor by tensor: no second copy of the file
         vocab = Vocabulary.from_json(meta["vocab"])
         split_tensors = {s: (tensors[f"{s}.X"], tensors[f"{s}.Y"]) for s in meta["splits"]}
     except (SafetensorError, ValueError, KeyError, TypeError) as e:

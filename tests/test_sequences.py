@@ -41,3 +41,16 @@ def test_save_and_load(tmp_path):
     assert torch.equal(loaded["val"][1], torch.from_numpy(tensors["val"][1]))
     save_sequences(tmp_path / "again.safetensors", tensors, VOCAB)
     assert (tmp_path / "again.safetensors").read_bytes() == path.read_bytes()
+
+
+def test_a_large_vocabulary_and_long_names_keep_every_event():
+    rng = np.random.default_rng(1)
+    letters = [chr(0x4E00 + i) for i in range(2999)]
+    names = ["".join(rng.choice(letters, size=n)) for n in rng.integers(1, 65, size=200)]
+    vocab = Vocabulary.from_names(letters)
+    X, Y = name_sequences(names, vocab, width=sequence_width({"all": names}))
+    assert X.dtype == Y.dtype == np.int16 and X.shape == (200, 65)
+    for row, name in enumerate(names):
+        ids = [vocab.stoi[ch] for ch in name]
+        assert X[row, :len(ids) + 1].tolist() == [0, *ids] and not X[row, len(ids) + 1:].any()
+        assert Y[row].tolist() == [*ids, 0] + [-1] * (64 - len(ids))

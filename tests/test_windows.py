@@ -22,7 +22,7 @@ def test_windows_of_emma_as_in_the_lecture():
     contexts = ["...", "..e", ".em", "emm", "mma"]
     assert [vocab.decode(row) for row in X.tolist()] == contexts
     assert vocab.decode(Y.tolist()) == "emma."
-    assert X.dtype == Y.dtype == np.int64
+    assert X.dtype == Y.dtype == np.int8  # the smallest type that holds 27 tokens and -1
 
 
 def test_windows_keep_name_order_and_block_sizes():
@@ -52,3 +52,35 @@ def test_a_pickle_posing_as_windows_is_refused(tmp_path):
     path.write_bytes(pickle.dumps({"train.X": torch.zeros(3)}))
     with pytest.raises(PipelineError, match="block_3.safetensors: damaged or not a windows file"):
         load_windows(path)
+
+
+def _one_name_at_a_time(names, vocab, block_size):
+    """The lecture's loop: a context of dots, shifted one character at a time."""
+    X, Y = [], []
+    for name in names:
+        context = [0] * block_size
+        for ch in name + ".":
+            X.append(context)
+            Y.append(vocab.stoi[ch])
+            context = context[1:] + [vocab.stoi[ch]]
+    return np.array(X).reshape(-1, block_size), np.array(Y)
+
+
+@pytest.mark.parametrize("vocab_size, dtype", [(27, np.int8), (3000, np.int16)])
+def test_large_vocabularies_and_long_names_give_the_lecture_loops_windows(vocab_size, dtype):
+    rng = np.random.default_rng(0)
+    letters = [chr(0x4E00 + i) for i in range(vocab_size - 1)]  # CJK: one letter each
+    names = ["".join(rng.choice(letters, size=n)) for n in rng.integers(1, 65, size=300)]
+    vocab = Vocabulary.from_names(letters)
+    for block_size in (1, 3, 8):
+        X, Y = context_windows(names, vocab, block_size)
+        expected_X, expected_Y = _one_name_at_a_time(names, vocab, block_size)
+        assert X.dtype == Y.dtype == dtype
+        assert np.array_equal(X, expected_X) and np.array_equal(Y, expected_Y)
+
+
+def test_index_types_hold_the_vocabulary_and_no_event():
+    from pipeline.vocab import index_dtype
+
+    assert [index_dtype(n) for n in (27, 128, 129, 32768, 32769)] == [
+        np.int8, np.int8, np.int16, np.int16, np.int32]

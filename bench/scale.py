@@ -1,0 +1,191 @@
+"""Seconds and peak memory of every stage on names lists of 32K to 2M names.
+
+    python bench/scale.py                       # 32K, 250K, 1M, 2M names; a-z and 5,000 letters
+    python bench/scale.py --sizes 32000 --vocab 27 --steps 500
+
+Each list is built from the lecture list ($MAKEMORE_DATA or data/raw/names.txt): names
+drawn at random (seeded) and glued in pairs or threes, up to 64 characters, so the
+lists grow without repeating the lecture's. The ``--vocab`` variants above 27 spell
+every name in that many Unicode letters (each character of a name is replaced by one
+of the letters, by its position and the character), so the vocabulary reaches the
+size asked for. Every stage runs as ``python -m stages.<stage>`` on the list in a
+scratch project, as DVC would run it, with a short training run; peak memory is the
+stage's maximum resident set (os.wait4), seconds its wall time.
+"""
+
+import argparse
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unicodedata
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = {"mlp": "baseline", "wavenet": "model", "dilated": "dilated"}
+STAGES = [("fetch", []), ("split", []), ("windows@3", ["windows", "3"]),
+          ("windows@8", ["windows", "8"]), ("sequences", []),
+          *((f"train@{m}", ["train", m, "--quiet"]) for m in MODELS),
+          *((f"evaluate@{m}", ["evaluate", m]) for m in MODELS),
+          ("sample@wavenet", ["sample", "wavenet", "--metrics"])]
+
+
+def lecture_names() -> list[str]:
+    path = Path(os.environ.get("MAKEMORE_DATA") or ROOT / "data/raw/names.txt")
+    return path.read_text().split()
+
+
+def letters(count: int) -> list[str]:
+    """The first ``count`` Unicode letters above ASCII (category L*)."""
+    found = []
+    for code in range(0xC0, 0x30000):
+        ch = chr(code)
+        if unicodedata.category(ch).startswith("L") and ch.isprintable():
+            found.append(ch)
+            if len(found) == count:
+                return found
+    raise ValueError(f"fewer than {count} letters")
+
+
+def build_list(names: list[str], size: int, vocab: int, seed: int = 0) -> list[str]:
+    """``size`` names glued from 1 to 3 lecture names (at most 64 characters), spelled in
+    ``vocab - 1`` characters."""
+    rng = random.Random(seed)
+    out = []
+    while len(out) < size:
+        parts = rng.choices(names, k=rng.choice((1, 2, 2, 3, 6)))
+        out.append("".join(parts)[:64])
+    if vocab > 27:  # each name in its own stretch of the letters: a shift of its a-z
+        pool = letters(vocab - 1)
+        ids = {ch: i for i, ch in enumerate(sorted(set("".join(names))))}
+        out = [(lambda o: "".join(pool[(o + ids[ch]) % len(pool)] for ch in n))(
+               rng.randrange(len(pool))) for n in out]
+    return out
+
+
+def scratch_project(dest: Path, names_file: Path, steps: int):
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["data"].update(url=str(names_file), sha256="")
+    params["models"] = dict(MODELS)
+    params["dilated"] = {**params["model"], "arch": "dilated"}
+    params["train"].update(steps=steps, eval_every=0, log_every=min(steps, 100))
+    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+class StageFailed(Exception):
+    pass
+
+
+def resident_gb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024**2
+    except OSError:
+        pass
+    return 0.0
+
+
+def run_stage(argv: list[str], cwd: Path, env: dict, max_gb: float, max_s: float):
+    """(seconds, peak resident GB) of one stage run as a child process; killed (and
+    StageFailed raised) past ``max_gb`` of memory or ``max_s`` seconds."""
+    started = time.perf_counter()
+    log = open(cwd / "stage.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", *argv], cwd=cwd, env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
+    why = None
+    while True:  # wait4, not poll: it returns the child's own resource usage
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if why is None and resident_gb(proc.pid) > max_gb:
+            why = f"over {max_gb:g} GB"
+        elif why is None and time.perf_counter() - started > max_s:
+            why = f"over {max_s:g} s"
+        if why:
+            proc.kill()
+        time.sleep(0.2)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    seconds, peak = time.perf_counter() - started, usage.ru_maxrss / 1024**2
+    code = proc.returncode
+    if why or code != 0:
+        tail = (cwd / "stage.log").read_text(errors="replace")[-300:].strip().splitlines()
+        raise StageFailed(why or f"exit {code}: {tail[-1] if tail else ''}")
+    return seconds, peak
+
+
+def measure(size: int, vocab: int, args, names: list[str], work: Path) -> dict:
+    """stage -> (seconds, peak GB) or the reason it failed; later stages of a failed
+    one are skipped."""
+    project = work / f"{size}-{vocab}"
+    (project / "data").mkdir(parents=True)
+    names_file = work / f"names-{size}-{vocab}.txt"
+    names_file.write_text("\n".join(build_list(names, size, vocab)) + "\n", encoding="utf-8")
+    scratch_project(project, names_file, args.steps)
+    env = {k: v for k, v in os.environ.items() if k != "MAKEMORE_DATA"}
+    env["PYTHONPATH"] = str(ROOT)
+    rows, failed = {}, set()  # failed: "data" or the models whose training failed
+    for stage, argv in STAGES:
+        kind, _, model = stage.partition("@")
+        if "data" in failed or (kind != "train" and model in failed):
+            rows[stage] = "skipped"
+            continue
+        module = f"stages.{argv[0] if argv else stage}"
+        try:
+            rows[stage] = run_stage([module, *argv[1:]], project, env, args.max_gb, args.max_s)
+            shown = f"{rows[stage][0]:8.1f} s {rows[stage][1]:6.2f} GB"
+        except StageFailed as e:
+            rows[stage] = shown = f"failed: {e}"
+            failed.add(model if kind == "train" else "data")
+        print(f"  {size:>9,} names, vocab {vocab:>5}: {stage:<16} {shown}", flush=True)
+    tensors = sum(f.stat().st_size for f in (project / "data/tensors").glob("*"))
+    listed = names_file.stat().st_size
+    print(f"  tensors on disk: {tensors / 1e6:.1f} MB for a {listed / 1e6:.1f} MB list "
+          f"({tensors / listed:.0f}x)", flush=True)
+    shutil.rmtree(project)
+    names_file.unlink()
+    return rows
+
+
+def cell(row) -> str:
+    return row if isinstance(row, str) else f"{row[0]:.1f} s, {row[1]:.2f} GB"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[32_000, 250_000, 1_000_000,
+                                                             2_000_000])
+    ap.add_argument("--vocab", type=int, nargs="+", default=[27, 5000],
+                    help="vocabulary sizes (27: the lecture's a-z and '.')")
+    ap.add_argument("--steps", type=int, default=1000, help="training steps per model")
+    ap.add_argument("--max-gb", type=float, default=8.0, help="kill a stage past this memory")
+    ap.add_argument("--max-s", type=float, default=900.0, help="kill a stage past this time")
+    args = ap.parse_args()
+    names = lecture_names()
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="makemore-scale-") as tmp:
+        for vocab in args.vocab:
+            for size in args.sizes:
+                results[size, vocab] = measure(size, vocab, args, names, Path(tmp))
+    cols = [(s, v) for v in args.vocab for s in args.sizes]
+    print("\n| stage | " + " | ".join(f"{s:,} names, vocab {v:,}" for s, v in cols)
+          + " |\n|---|" + "---|" * len(cols))
+    for stage, _ in STAGES:
+        print(f"| {stage} | " + " | ".join(cell(results[c][stage]) for c in cols) + " |")
+    small = min(args.sizes)
+    for vocab in args.vocab:
+        for size in sorted(args.sizes)[1:]:
+            ratios = [f"{stage} x{results[size, vocab][stage][0] / results[small, vocab][stage][0]:.0f}"
+                      for stage in ("split", "windows@3", "windows@8", "sequences")
+                      if not isinstance(results[size, vocab][stage], str)]
+            print(f"\ntime at {size:,} / at {small:,} names (x{size / small:.0f} the names), "
+                  f"vocab {vocab:,}: " + ", ".join(ratios))
+
+
+if __name__ == "__main__":
+    main()
