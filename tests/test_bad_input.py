@@ -7,6 +7,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from pipeline.names import MAX_NAME_LENGTH
 from stages.fetch import fetch
 from stages.split import split
 
@@ -44,6 +45,8 @@ ACCEPTED = [  # (case, file bytes, what the report must say)
     ("uppercase and accents", ("Zoë\nÅsa\n" + NAMES).encode(), "vocabulary of 30 tokens"),
     ("duplicates", ("anna\nanna\nanna\n" + NAMES).encode(), "2 duplicates kept"),
     ("a UTF-8 byte order mark", ("\ufeff" + NAMES).encode(), "40 names (40 distinct"),
+    ("names of 64 and of MAX_NAME_LENGTH characters",
+     ("a" * 64 + "\n" + "b" * MAX_NAME_LENGTH + "\n" + NAMES).encode(), "42 names"),
 ]
 
 
@@ -60,6 +63,8 @@ REFUSED = [  # (case, file bytes, the one-line error must contain)
     ("a name with the reserved '.'", b"anna\nmr.bob\n", "mine.txt:2: name 'mr.bob' contains '.'"),
     ("bytes that are not UTF-8", b"anna\nbj\xf6rn\n", "mine.txt:2: not UTF-8 text (byte 0xf6)"),
     ("binary content", b"anna\x00\x01\x02bob\n", "mine.txt:1: control character U+0000"),
+    ("a line longer than MAX_NAME_LENGTH", b"anna\n" + b"x" * 10_000 + b"\nbob\n",
+     "mine.txt:2: 10,000 characters, longer than 1,000: is this one name per line?"),
     ("too few names for three splits", b"anna\nbob\n", "names.txt: 2 names are too few"),
 ]
 
@@ -82,6 +87,34 @@ def test_checksum_mismatch_shows_both_hashes(project):
 def test_checksum_match_is_accepted(project):
     result = project(NAMES.encode(), sha256=hashlib.sha256(NAMES.encode()).hexdigest())
     assert result.exit_code == 0, result.output
+
+
+def test_every_bad_line_is_counted_and_the_first_five_named(project, tmp_path):
+    lines = [f"name{i}" for i in range(1, 1001)]
+    bad = list(range(228, 1000, 2))  # 1-based line numbers of the names with a '.'
+    for lineno in bad:
+        lines[lineno - 1] = "a. k"
+    lines[11] = "z" * 10_000  # line 12: a whole file on one line, say
+    result = project(("\n".join(lines) + "\n").encode())
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+    assert (f"mine.txt: {len(bad) + 1} lines refused, the first 5: "
+            "line 12 (10,000 characters, longer than 1,000: is this one name per line?), "
+            "line 228 (name 'a. k' contains '.', reserved for the start/end of a name), "
+            "line 230 (name 'a. k' contains '.', reserved for the start/end of a name), "
+            "line 232 (") in result.stderr
+    assert "line 234 (" in result.stderr and "line 236" not in result.stderr
+    assert result.stderr.rstrip().endswith("; fix them and rerun")
+    assert not (tmp_path / "data/raw/names.txt").exists()  # refused before anything is written
+
+
+def test_a_few_bad_lines_are_all_named(project):
+    result = project(("anna\nmr.bob\n" + NAMES + "x\x07y\nbo.b\n").encode())
+    assert result.exit_code == 1
+    assert ("mine.txt: 3 lines refused: line 2 (name 'mr.bob' contains '.', reserved for the "
+            "start/end of a name), line 43 (control character U+0007 in a name: is this a "
+            "binary file? expected one name per line), line 44 (name 'bo.b' contains '.',"
+            ) in result.stderr
 
 
 def test_missing_file(tmp_path, monkeypatch):
