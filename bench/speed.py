@@ -46,7 +46,7 @@ def lecture_windows(block_size):
     vocab = Vocabulary.from_names(names)
     splits = split_names(names, seed=42, train=0.8, val=0.1)
     windows = {s: context_windows(v, vocab, block_size) for s, v in splits.items()}
-    return {s: tuple(map(torch.from_numpy, xy)) for s, xy in windows.items()}, len(vocab)
+    return {s: tuple(torch.from_numpy(a).long() for a in xy) for s, xy in windows.items()}, len(vocab)
 
 
 def time_notebook(builder, X, Y, steps):

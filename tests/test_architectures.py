@@ -44,7 +44,7 @@ RECURRENT = ("rnn", "gru", "lstm")
 
 def sequences(names=NAMES, width=16):
     X, Y = name_sequences(names, VOCAB, width)
-    return torch.from_numpy(X), torch.from_numpy(Y)
+    return torch.from_numpy(X).long(), torch.from_numpy(Y).long()  # stored int8; models read int64
 
 
 def moved(model, steps=3):
@@ -75,7 +75,7 @@ def test_dilated_form_is_the_hierarchical_function(tmp_path):
     for every window of every name, in eval mode."""
     cfg = make_config("hierarchical", vocab_size=27, block_size=8, n_embd=6, hidden=16)
     model = build_model(cfg, seed=0)
-    Xw, Yw = (torch.from_numpy(a) for a in context_windows(NAMES * 20, VOCAB, 8))
+    Xw, Yw = (torch.from_numpy(a).long() for a in context_windows(NAMES * 20, VOCAB, 8))
     p = TrainParams(steps=300, batch_size=32, lr=0.1, lr_final=0.01, decay_at=0.75,
                     optimizer="sgd", schedule="step", weight_decay=0.0, seed=0,
                     log_every=100, compile=False)
@@ -88,7 +88,7 @@ def test_dilated_form_is_the_hierarchical_function(tmp_path):
     dilated.eval()
 
     X, Y = sequences()
-    windows_x, windows_y = (torch.from_numpy(a) for a in context_windows(NAMES, VOCAB, 8))
+    windows_x, windows_y = (torch.from_numpy(a).long() for a in context_windows(NAMES, VOCAB, 8))
     with torch.no_grad():
         per_window, _ = ckpt.model(windows_x)  # (events, vocab)
         per_position, _ = dilated(X)          # (names, width, vocab)

@@ -26,8 +26,8 @@ def test_name_losses_add_up_to_the_split_loss_for_windows_and_sequences():
     dilated = build_model(make_config("dilated", vocab_size=27, block_size=8, n_embd=4,
                                       hidden=8), seed=1)
     dilated.load_state_dict(tree.state_dict())  # the same function over whole names
-    X, Y = (torch.from_numpy(a) for a in context_windows(NAMES, VOCAB, 8))
-    Xs, Ys = (torch.from_numpy(a) for a in name_sequences(NAMES, VOCAB, 9))
+    X, Y = (torch.from_numpy(a).long() for a in context_windows(NAMES, VOCAB, 8))
+    Xs, Ys = (torch.from_numpy(a).long() for a in name_sequences(NAMES, VOCAB, 9))
     loss, events = name_losses(tree, X, Y)
     assert events.tolist() == [len(n) + 1 for n in NAMES]
     assert loss.sum() / events.sum() == pytest.approx(split_loss(tree, X, Y), rel=1e-6)

@@ -26,7 +26,7 @@ NAMES = ["emma", "olivia", "ava", "isabella", "sophia", "charlotte", "mia", "ame
 
 def sequences(names=NAMES, vocab=VOCAB, width=16):
     X, Y = name_sequences(names, vocab, width)
-    return torch.from_numpy(X), torch.from_numpy(Y)
+    return torch.from_numpy(X).long(), torch.from_numpy(Y).long()  # stored int8; models read int64
 
 
 def ngram(order, vocab_size=27, names=NAMES, vocab=VOCAB):
@@ -299,5 +299,5 @@ def test_order_6_scores_the_reference_val_loss(lecture_splits):
     vocab = Vocabulary.from_names(n for names in splits.values() for n in names)
     width = sequence_width(splits)
     model = ngram(6, names=splits["train"], vocab=vocab)
-    X, Y = (torch.from_numpy(a) for a in name_sequences(splits["val"], vocab, width))
+    X, Y = (torch.from_numpy(a).long() for a in name_sequences(splits["val"], vocab, width))
     assert split_loss(model, X, Y) == pytest.approx(1.974, abs=0.005)

@@ -16,7 +16,8 @@ from dvc_project import make_project, project_env, run, stages_run
 from pipeline.checkpoint import load_checkpoint
 
 # enough steps that a kill lands mid-training; few enough to keep the test short
-TINY = {"train": {"steps": 2000, "log_every": 100}, "sample": {"count": 10},
+# (compile off: compiling costs more than 2,000 steps; the compiled step is tested in test_train)
+TINY = {"train": {"steps": 2000, "log_every": 100, "compile": False}, "sample": {"count": 10},
         "lr_find": {"steps": 100, "smoothing": 10}}
 # what a change of the WaveNet's params reruns
 WAVENET_SIDE = {"train@wavenet", "lr_find@wavenet", "evaluate@wavenet", "embedding@wavenet",

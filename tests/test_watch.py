@@ -22,7 +22,7 @@ RECIPE = TrainParams(steps=60, batch_size=4, lr=0.01, optimizer="adamw", schedul
 
 
 def data():
-    X, Y = (torch.from_numpy(a) for a in name_sequences(NAMES, VOCAB, 9))
+    X, Y = (torch.from_numpy(a).long() for a in name_sequences(NAMES, VOCAB, 9))
     return (X, Y), (X[:3], Y[:3])
 
 

@@ -1,0 +1,51 @@
+"""The data stages hold memory in proportion to the characters of the list, not to
+names x longest name x vocabulary: a 200,000-name list spelled in 3,000 characters
+goes through split, windows and sequences well under the bound below. (Peak resident
+memory is steady from run to run; time is not, and bench/scale.py measures it.)"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NAMES, VOCAB = 200_000, 3000
+PEAK_BOUND_GB = 0.75  # they measure 0.22-0.45 GB (`pytest -s tests/test_memory.py` prints them)
+STAGES = [["split", "--names", "names.txt"], ["windows", "3"], ["windows", "8"], ["sequences"]]
+
+
+def peak_gb(argv, cwd) -> float:
+    """Run ``python -m stages.<argv>`` in ``cwd``; its own peak resident memory."""
+    proc = subprocess.Popen([sys.executable, "-m", f"stages.{argv[0]}", *argv[1:]], cwd=cwd,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    output = proc.stdout.read().decode()
+    _, status, usage = os.wait4(proc.pid, 0)  # this child's rusage alone
+    assert os.waitstatus_to_exitcode(status) == 0, output
+    return usage.ru_maxrss / 1024**2
+
+
+@pytest.fixture(scope="module")
+def big_list(tmp_path_factory):
+    """200,000 names of 1 to 64 characters drawn from 2,999 CJK letters."""
+    rng = np.random.default_rng(0)
+    letters = np.array([chr(0x4E00 + i) for i in range(VOCAB - 1)])
+    lengths = rng.integers(1, 65, size=NAMES)
+    chars = rng.choice(letters, size=int(lengths.sum()))
+    ends = np.cumsum(lengths)
+    names = ["".join(chars[end - n:end]) for n, end in zip(lengths, ends)]
+    project = tmp_path_factory.mktemp("big")
+    (project / "names.txt").write_text("\n".join(names) + "\n", encoding="utf-8")
+    (project / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+    return project
+
+
+def test_data_stages_stay_under_the_memory_bound(big_list):
+    peaks = {" ".join(argv): peak_gb(argv, big_list) for argv in STAGES}
+    print(peaks)
+    assert all(peak < PEAK_BOUND_GB for peak in peaks.values()), peaks
+    tensors = sum(p.stat().st_size for p in (big_list / "data/tensors").iterdir())
+    assert tensors < 50 * (big_list / "names.txt").stat().st_size  # int16 indices here
