@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import yaml
 
+from pipeline import train_time
 from pipeline.errors import PipelineError
 
 
@@ -27,6 +28,7 @@ class Row:
     metrics: dict  # train_loss, val_loss, test_loss, params
     val_names: tuple = field(repr=False)  # (loss (names,), events (names,)) on val
     diff: tuple | None = None  # (val - best val, low, high) once compared
+    train_seconds: float | None = None  # recorded by the train stage on this machine
 
 
 def read_rows(rev: str | None) -> list[Row]:
@@ -44,6 +46,7 @@ def read_rows(rev: str | None) -> list[Row]:
         raise PipelineError(f"{rev or 'the workspace'}: no params.yaml (is '{rev}' a git "
                             "revision or an experiment of this project?)")
     params = yaml.safe_load(params)
+    lock = read("dvc.lock")  # the checkpoints' md5s, which name their training times
     rows = []
     for name, section in models_of(params).items():
         metrics, per_name = read(f"metrics/{name}.json"), read(f"metrics/names/{name}.csv")
@@ -51,7 +54,9 @@ def read_rows(rev: str | None) -> list[Row]:
             continue
         label = name if rev is None else f"{rev}:{name}"
         arch = params[section].get("arch", "mlp") if section in params else "?"
-        rows.append(Row(label, arch, json.loads(metrics), val_losses(per_name)))
+        timed = train_time.recorded(train_time.checkpoint_md5(lock, name))
+        rows.append(Row(label, arch, json.loads(metrics), val_losses(per_name),
+                        train_seconds=None if timed is None else timed["seconds"]))
     return rows
 
 
@@ -103,16 +108,26 @@ def is_real(row: Row) -> bool:
     return bool(row.diff[1] > 0 or row.diff[2] < 0)
 
 
+def seconds(value: float | None) -> str:
+    """A training time as the table shows it ('64 s', '0.4 s'), '–' where unknown."""
+    if value is None:
+        return "–"
+    return f"{value:.1f} s" if value < 10 else f"{value:,.0f} s"
+
+
 def table(rows: list[Row], fmt: str) -> str:
     if fmt == "json":
         return json.dumps([{"model": r.label, "arch": r.arch, **r.metrics,
+                            "train_seconds": r.train_seconds,
                             "val_diff": round(float(r.diff[0]), 6),
                             "val_diff_low": round(float(r.diff[1]), 6),
                             "val_diff_high": round(float(r.diff[2]), 6), "real": is_real(r)}
                            for r in rows], indent=2)
-    header = ["model", "arch", "params", "train", "val", "test", "val - best (95% CI)"]
+    header = ["model", "arch", "params", "train", "val", "test", "train time",
+              "val - best (95% CI)"]
     lines = [[r.label, r.arch, f"{r.metrics['params']:,}",
               *(f"{r.metrics[k]:.4f}" for k in ("train_loss", "val_loss", "test_loss")),
+              seconds(r.train_seconds),
               "best" if r is rows[0] else
               f"{r.diff[0]:+.4f} [{r.diff[1]:+.4f}, {r.diff[2]:+.4f}]"
               + (" real" if is_real(r) else "")] for r in rows]

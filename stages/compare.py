@@ -18,7 +18,12 @@ def compare(revs, fmt, resamples, seed):
     """One row per model of the workspace and of each REV given (a git revision or a DVC
     experiment, e.g. HEAD~1 or tf-64x4-d01), best val first, with the paired-bootstrap
     95% interval of each model's val difference from the best; 'real' marks those whose
-    interval excludes zero. Reads metrics/<model>.json and metrics/names/<model>.csv."""
+    interval excludes zero. Reads metrics/<model>.json and metrics/names/<model>.csv.
+
+    'train time' is the train stage's wall time as recorded on this machine under the
+    checkpoint's md5 in dvc.lock ($MAKEMORE_CACHE/train_seconds, default
+    ~/.cache/makemore); '–' where there is none: trained on another machine, or before
+    training times were recorded."""
     rows = without_repeats([row for rev in (None, *revs) for row in read_rows(rev)])
     if not rows:
         raise PipelineError("no evaluated models found: run `dvc repro` (or name experiments "

@@ -1,9 +1,10 @@
 import math
+import time
 from dataclasses import asdict
 
 import click
 
-from pipeline import files
+from pipeline import files, train_time
 from pipeline.checkpoint import Checkpoint, save_checkpoint
 from pipeline.evaluate import leading_events, split_loss
 from pipeline.models import count_params, fitted_by_counting
@@ -37,7 +38,11 @@ def train(model, params_path, quiet):
 
     Every train.eval_every steps (and after the last) it scores the model on all val
     events and logs train and val loss to metrics/live/MODEL (DVCLive); with
-    train.keep: best it saves the weights of the lowest val loss, at their step."""
+    train.keep: best it saves the weights of the lowest val loss, at their step.
+
+    The wall time of training (val looks included, data loading not) goes to the log and,
+    under the checkpoint's md5, to $MAKEMORE_CACHE/train_seconds (default
+    ~/.cache/makemore), outside the tracked outputs: makemore compare shows it."""
     mp, tp, net, data, vocab = fresh_model(load_params(params_path), model)
     counted = fitted_by_counting(net)
     how = ("fitted by counting" if counted else
@@ -52,6 +57,7 @@ def train(model, params_path, quiet):
     click.echo(f"initial loss {initial['initial_loss']:.4f} on {where} "
                f"(uniform prediction: {initial['uniform_loss']:.4f})")
     watch = Watch(net, data["val"], f"metrics/live/{model}", tp.keep)
+    started = time.perf_counter()
     if counted:
         fit_by_counting(net, X, Y, progress=not quiet)
         watch(0, split_loss(net, X, Y))  # one look: the fitted model
@@ -59,15 +65,23 @@ def train(model, params_path, quiet):
     else:
         curve = train_model(net, X, Y, tp, progress=not quiet, look=watch)
         step, record = tp.steps, asdict(tp)
+    seconds = time.perf_counter() - started
     best = watch.finish()
     if best is not None:
         click.echo(f"kept the weights of step {best:,}, the lowest val loss "
                    f"({watch.best_loss:.4f}; train.keep: best)")
         step = best
-    save_checkpoint(f"models/{model}.safetensors",
-                    Checkpoint(net, net.config, vocab, step=step, train=record))
+    checkpoint = f"models/{model}.safetensors"
+    save_checkpoint(checkpoint, Checkpoint(net, net.config, vocab, step=step, train=record))
     write_loss_curve(f"metrics/loss/{model}.csv", curve)
     files.write_json(f"metrics/init/{model}.json", initial)
+    # the time is no output (outputs repeat byte for byte): it goes to a per-user cache,
+    # under the checkpoint's md5, for makemore compare
+    try:
+        where = train_time.record(checkpoint, seconds, 0 if counted else tp.steps)
+        click.echo(f"trained in {seconds:.1f} s (recorded in {where})")
+    except OSError as e:
+        click.echo(f"trained in {seconds:.1f} s (not recorded: {e})")
 
 
 if __name__ == "__main__":

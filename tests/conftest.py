@@ -34,3 +34,16 @@ def lecture_names(names_path):
 def lecture_splits(lecture_names):
     from pipeline.split import split_names
     return split_names(lecture_names, seed=42, train=0.8, val=0.1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def makemore_cache(tmp_path_factory):
+    """The train stage records training times in a per-user cache ($MAKEMORE_CACHE): in
+    the tests, a temporary one, which the stages they run under DVC inherit too."""
+    before = os.environ.get("MAKEMORE_CACHE")
+    os.environ["MAKEMORE_CACHE"] = str(tmp_path_factory.mktemp("makemore-cache"))
+    yield Path(os.environ["MAKEMORE_CACHE"])
+    if before is None:
+        del os.environ["MAKEMORE_CACHE"]
+    else:
+        os.environ["MAKEMORE_CACHE"] = before

@@ -1,18 +1,27 @@
-"""Each name's loss, and the paired comparison that says which differences are real."""
+"""Each name's loss, the paired comparison that says which differences are real, and
+each model's training time, recorded outside the tracked outputs."""
 
+import hashlib
 import json
+import os
+import subprocess
 
 import numpy as np
 import pytest
 import torch
+import yaml
+from click.testing import CliRunner
 
-from pipeline.compare import Row, compare, is_real, table, val_losses, without_repeats
+from pipeline import train_time
+from pipeline.compare import (Row, compare, is_real, read_rows, table, val_losses,
+                              without_repeats)
 from pipeline.errors import PipelineError
 from pipeline.evaluate import name_losses, split_loss
 from pipeline.models import build_model, make_config
-from pipeline.sequences import name_sequences
+from pipeline.sequences import name_sequences, save_sequences, sequence_width
 from pipeline.vocab import Vocabulary
 from pipeline.windows import context_windows
+from conftest import ROOT
 
 VOCAB = Vocabulary(tuple(".abcdefghijklmnopqrstuvwxyz"))
 NAMES = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "x"]
@@ -36,11 +45,11 @@ def test_name_losses_add_up_to_the_split_loss_for_windows_and_sequences():
     assert torch.allclose(seq_loss, loss, atol=1e-4)
 
 
-def row(label, per_name, events):
+def row(label, per_name, events, seconds=None):
     loss = np.asarray(per_name, dtype=float)
     metrics = {"params": 1, "train_loss": 0.0, "test_loss": 0.0,
                "val_loss": loss.sum() / np.sum(events)}
-    return Row(label, "mlp", metrics, (loss, np.asarray(events)))
+    return Row(label, "mlp", metrics, (loss, np.asarray(events)), train_seconds=seconds)
 
 
 def test_a_consistent_difference_is_real_and_noise_is_not():
@@ -84,7 +93,8 @@ def test_the_markdown_table_marks_what_is_real():
     rows = compare([row("a", events * 2.0, events), row("b", events * 2.1, events)],
                    resamples=2000)
     lines = table(rows, "md").splitlines()
-    assert lines[0] == "| model | arch | params | train | val | test | val - best (95% CI) |"
+    assert lines[0] == ("| model | arch | params | train | val | test | train time "
+                        "| val - best (95% CI) |")
     assert lines[2].endswith("| best |") and lines[3].endswith("real |")
 
 
@@ -101,3 +111,115 @@ def test_val_losses_reads_the_val_rows():
     text = "split,name,events,log_loss\nval,0,3,1.5\nval,1,2,1.0\ntest,0,4,2.0\n"
     loss, events = val_losses(text)
     assert loss.tolist() == [1.5, 1.0] and events.tolist() == [3, 2]
+
+
+def test_the_tables_show_the_training_time_where_it_is_known():
+    events = np.full(500, 5)
+    rows = compare([row("a", events * 2.0, events, seconds=64.4),
+                    row("b", events * 2.1, events, seconds=1234.5),
+                    row("c", events * 2.2, events, seconds=0.43),
+                    row("d", events * 2.3, events)], resamples=2000)
+    cells = [line.split(" | ")[6] for line in table(rows, "md").splitlines()[2:]]
+    assert cells == ["64 s", "1,234 s", "0.4 s", "–"]
+    text = table(rows, "text").splitlines()
+    assert "train time" in text[0] and "64 s" in text[1] and "–" in text[4]
+    board = json.loads(table(rows, "json"))
+    assert [r["train_seconds"] for r in board] == [64.4, 1234.5, 0.43, None]
+
+
+def test_a_training_time_is_found_by_the_checkpoints_md5(tmp_path, monkeypatch):
+    monkeypatch.setenv("MAKEMORE_CACHE", str(tmp_path / "cache"))
+    checkpoint = tmp_path / "models/m.safetensors"
+    checkpoint.parent.mkdir()
+    checkpoint.write_bytes(b"weights" * 1000)
+    md5 = hashlib.md5(checkpoint.read_bytes()).hexdigest()
+    where = train_time.record(checkpoint, 12.34567, 2000)
+    assert where == tmp_path / "cache/train_seconds" / f"{md5}.json"
+    assert train_time.recorded(md5) == {"seconds": 12.346, "steps": 2000}
+    assert train_time.recorded("0" * 32) is None  # never trained here
+    assert train_time.recorded(None) is None
+    assert train_time.recorded("../../etc/passwd") is None  # md5s only
+    where.write_text("not json")
+    assert train_time.recorded(md5) is None
+
+
+def test_the_cache_defaults_to_the_users_cache_directory(tmp_path, monkeypatch):
+    monkeypatch.delenv("MAKEMORE_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert train_time.cache_dir() == tmp_path / "xdg/makemore"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert train_time.cache_dir() == tmp_path / "home/.cache/makemore"
+
+
+def test_the_checkpoints_md5_comes_from_dvc_lock():
+    lock = yaml.safe_dump({"schema": "2.0", "stages": {
+        "train@wavenet": {"cmd": "python -m stages.train wavenet", "outs": [
+            {"path": "metrics/init/wavenet.json", "hash": "md5", "md5": "1" * 32},
+            {"path": "models/wavenet.safetensors", "hash": "md5", "md5": "a" * 32}]},
+        "evaluate@wavenet": {"cmd": "python -m stages.evaluate wavenet", "deps": [
+            {"path": "models/wavenet.safetensors", "md5": "b" * 32}]}}})
+    assert train_time.checkpoint_md5(lock, "wavenet") == "a" * 32
+    assert train_time.checkpoint_md5(lock, "mlp") is None
+    assert train_time.checkpoint_md5(None, "wavenet") is None  # no dvc.lock
+    assert train_time.checkpoint_md5("stages: [", "wavenet") is None
+    real = (ROOT / "dvc.lock").read_text()
+    assert len(train_time.checkpoint_md5(real, "wavenet")) == 32
+
+
+@pytest.fixture
+def trained_project(tmp_path, monkeypatch):
+    """A DVC project whose n-gram (in the WaveNet's slot) the train stage has fitted and
+    the evaluate stage scored, with the dvc.lock DVC would write for its checkpoint."""
+    from stages.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MAKEMORE_CACHE", str(tmp_path / "cache"))
+    splits = {"train": NAMES * 3, "val": ["emma", "anna", "sophie"], "test": ["mia", "ivy"]}
+    vocab = Vocabulary.from_names(n for names in splits.values() for n in names)
+    save_sequences("data/tensors/sequences.safetensors",
+                   {s: name_sequences(n, vocab, sequence_width(splits))
+                    for s, n in splits.items()}, vocab)
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["model"].update(arch="ngram", ngram={"order": 3})
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    for command in (["train", "wavenet", "--quiet"], ["evaluate", "wavenet"]):
+        result = CliRunner().invoke(main, command)
+        assert result.exit_code == 0, result.output
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True, env=env)
+    subprocess.run(["dvc", "init", "-q"], cwd=tmp_path, check=True, env=env)
+    md5 = hashlib.md5((tmp_path / "models/wavenet.safetensors").read_bytes()).hexdigest()
+    (tmp_path / "dvc.lock").write_text(yaml.safe_dump({"schema": "2.0", "stages": {
+        "train@wavenet": {"cmd": "python -m stages.train wavenet", "outs": [
+            {"path": "models/wavenet.safetensors", "hash": "md5", "md5": md5}]}}}))
+    return tmp_path, md5
+
+
+def test_compare_shows_the_time_the_train_stage_recorded(trained_project):
+    from stages.cli import main
+
+    project, md5 = trained_project
+    record = json.loads((project / "cache/train_seconds" / f"{md5}.json").read_text())
+    assert record["steps"] == 0 and 0 < record["seconds"] < 60  # fitted by counting
+    outputs = [p for p in project.rglob("*.json") if p.relative_to(project).parts[0] != "cache"]
+    assert outputs and not any("seconds" in p.read_text() for p in outputs)  # in no output
+    [found] = read_rows(None)
+    assert (found.label, found.train_seconds) == ("wavenet", record["seconds"])
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
+    subprocess.run(git + ["add", "-A"], cwd=project, check=True)
+    subprocess.run(git + ["commit", "-qm", "run"], cwd=project, check=True)
+    (project / "dvc.lock").unlink()  # a revision's times come from its own dvc.lock
+    [found] = read_rows("HEAD")
+    assert (found.label, found.train_seconds) == ("HEAD:wavenet", record["seconds"])
+    assert read_rows(None)[0].train_seconds is None
+    subprocess.run(["git", "checkout", "-q", "dvc.lock"], cwd=project, check=True)
+    result = CliRunner().invoke(main, ["compare", "--format", "json", "--resamples", "2000"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)[0]["train_seconds"] == record["seconds"]
+    # trained elsewhere: no record here, the table says so
+    (project / "cache/train_seconds" / f"{md5}.json").unlink()
+    result = CliRunner().invoke(main, ["compare", "--resamples", "2000"])
+    assert result.exit_code == 0, result.output
+    header, line = result.output.splitlines()[:2]
+    assert "train time" in header and "–" in line

@@ -87,3 +87,20 @@ def test_the_pipeline_picture_is_dvcs_own_graph():
     dag = subprocess.run(["dvc", "dag", "--mermaid"], cwd=ROOT, check=True,
                          capture_output=True, text=True).stdout
     assert shown.strip() == dag.strip()
+
+
+def test_the_results_chart_reads_the_table_with_or_without_training_times(tmp_path):
+    sys.path.insert(0, str(ROOT / "tools"))
+    import figures
+    rows = {"old": "| model | arch | params | train | val | test | val - best (95% CI) |\n"
+                   "|---|---|---|---|---|---|---|\n"
+                   "| wavenet | hierarchical | 76,579 | 1.7693 | 1.9939 | 1.9894 | best |\n",
+            "new": "| model | arch | params | train | val | test | train time "
+                   "| val - best (95% CI) |\n|---|---|---|---|---|---|---|---|\n"
+                   "| wavenet | hierarchical | 76,579 | 1.7693 | 1.9939 | 1.9894 | 155 s "
+                   "| best |\n"}
+    for layout, table in rows.items():
+        readme = tmp_path / f"{layout}.md"
+        readme.write_text(f"# R\n<!-- results-table -->\n{table}<!-- /results-table -->\n")
+        assert figures.results_table(readme) == [
+            {"model": "wavenet", "val": 1.9939, "lecture val": 1.993}], layout

@@ -105,6 +105,8 @@ def test_repro_then_experiment(project):
     board = json.loads(run(["makemore", "compare", "HEAD", "--format", "json"], dest, env))
     assert {row["model"] for row in board} == {*MODELS, "HEAD:wavenet"}
     assert sum(row["val_diff"] == 0 for row in board) == 1
+    # every one trained here: its time recorded under its checkpoint's md5, in no output
+    assert all(row["train_seconds"] is not None and row["train_seconds"] > 0 for row in board)
     # the lr finder's own params rerun it alone
     log = run(["dvc", "exp", "run", "-S", "lr_find.max_exp=-1"], dest, env)
     assert stages_run(log) == {f"lr_find@{model}" for model in MODELS}
