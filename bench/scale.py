@@ -27,7 +27,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-MODELS = {"mlp": "baseline", "wavenet": "model", "dilated": "dilated"}
+MODELS = {"mlp": "baseline", "wavenet": "model", "dilated": "dilated", "ngram": "ngram"}
 STAGES = [("fetch", []), ("split", []), ("windows@3", ["windows", "3"]),
           ("windows@8", ["windows", "8"]), ("sequences", []),
           *((f"train@{m}", ["train", m, "--quiet"]) for m in MODELS),
