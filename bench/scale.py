@@ -4,7 +4,7 @@
     python bench/scale.py --sizes 32000 --vocab 27 --steps 500
 
 Each list is built from the lecture list ($MAKEMORE_DATA or data/raw/names.txt): names
-drawn at random (seeded) and glued in pairs or threes, up to 64 characters, so the
+drawn at random (seeded) and glued by 1, 2, 3 or 6, up to 64 characters, so the
 lists grow without repeating the lecture's. The ``--vocab`` variants above 27 spell
 every name in that many Unicode letters (each character of a name is replaced by one
 of the letters, by its position and the character), so the vocabulary reaches the
@@ -53,7 +53,7 @@ def letters(count: int) -> list[str]:
 
 
 def build_list(names: list[str], size: int, vocab: int, seed: int = 0) -> list[str]:
-    """``size`` names glued from 1 to 3 lecture names (at most 64 characters), spelled in
+    """``size`` names glued from 1 to 6 lecture names (at most 64 characters), spelled in
     ``vocab - 1`` characters."""
     rng = random.Random(seed)
     out = []
@@ -132,6 +132,9 @@ def measure(size: int, vocab: int, args, names: list[str], work: Path) -> dict:
     rows, failed = {}, set()  # failed: "data" or the models whose training failed
     for stage, argv in STAGES:
         kind, _, model = stage.partition("@")
+        if stage not in args.stages:
+            rows[stage] = "not run"
+            continue
         if "data" in failed or (kind != "train" and model in failed):
             rows[stage] = "skipped"
             continue
@@ -163,6 +166,9 @@ def main():
     ap.add_argument("--vocab", type=int, nargs="+", default=[27, 5000],
                     help="vocabulary sizes (27: the lecture's a-z and '.')")
     ap.add_argument("--steps", type=int, default=1000, help="training steps per model")
+    ap.add_argument("--stages", nargs="+", default=[stage for stage, _ in STAGES],
+                    choices=[stage for stage, _ in STAGES], metavar="STAGE",
+                    help="the stages to run (default: all; a stage needs those before it)")
     ap.add_argument("--max-gb", type=float, default=8.0, help="kill a stage past this memory")
     ap.add_argument("--max-s", type=float, default=900.0, help="kill a stage past this time")
     args = ap.parse_args()

@@ -212,3 +212,22 @@ def test_makemore_sequence_model_parameter_counts():
     # start (h and c) 2*64; embedding 27*64; 4 gates of 64*64 + 64*64 + 2*64; head 64*27+27
     assert counts["lstm"] == 2 * 64 + 27 * 64 + 4 * (2 * 64 * 64 + 2 * 64) + 64 * 27 + 27
     assert counts["bow"] == 12_827
+
+
+@pytest.mark.parametrize("config", SEQUENCE_MODELS + COUNTED_MODELS, ids=lambda c: c.arch)
+def test_long_names_and_a_large_vocabulary(config):
+    """Names of up to 64 characters from 2,999 letters: every sequence model trains a
+    step and scores them (a transformer or bag of words given 65 positions)."""
+    letters = [chr(0x4E00 + i) for i in range(2999)]
+    vocab = Vocabulary.from_names(letters)
+    names = ["".join(letters[(7 * i + j) % 2999] for j in range(n))
+             for i, n in enumerate([64, 1, 33, 64, 5])]
+    X, Y = (torch.from_numpy(a).long() for a in name_sequences(names, vocab, 65))
+    fields = {"block_size": 65} if config.max_positions is not None else {}
+    model = build_model(dataclasses.replace(config, vocab_size=len(vocab), **fields), seed=0)
+    if fitted_by_counting(model):
+        model.fit(X, Y)
+    else:
+        model.train()(X, Y)[1].backward()
+    logits, loss = model.eval()(X, Y)
+    assert logits.shape == (5, 65, 3000) and torch.isfinite(loss)

@@ -5,6 +5,7 @@ import hashlib
 import json
 import os
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -188,7 +189,7 @@ def trained_project(tmp_path, monkeypatch):
         assert result.exit_code == 0, result.output
     env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
     subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True, env=env)
-    subprocess.run(["dvc", "init", "-q"], cwd=tmp_path, check=True, env=env)
+    subprocess.run([sys.executable, "-m", "dvc", "init", "-q"], cwd=tmp_path, check=True, env=env)
     md5 = hashlib.md5((tmp_path / "models/wavenet.safetensors").read_bytes()).hexdigest()
     (tmp_path / "dvc.lock").write_text(yaml.safe_dump({"schema": "2.0", "stages": {
         "train@wavenet": {"cmd": "python -m stages.train wavenet", "outs": [

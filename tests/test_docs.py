@@ -84,7 +84,7 @@ def test_the_pipeline_picture_is_dvcs_own_graph():
     """docs/pipeline.md shows `dvc dag --mermaid`: a stage added or removed shows there."""
     page = (ROOT / "docs/pipeline.md").read_text(encoding="utf-8")
     shown = re.search(r"```mermaid\n(.*?)\n```", page, re.S).group(1)
-    dag = subprocess.run(["dvc", "dag", "--mermaid"], cwd=ROOT, check=True,
+    dag = subprocess.run([sys.executable, "-m", "dvc", "dag", "--mermaid"], cwd=ROOT, check=True,
                          capture_output=True, text=True).stdout
     assert shown.strip() == dag.strip()
 
