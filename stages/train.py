@@ -16,8 +16,9 @@ from pipeline.train import train as train_model
 from pipeline.watch import Watch
 from stages.common import model_argument, params_option, stage
 
-# the loss at initialisation is measured on the first this many training events: all of
-# the lecture's 182,625; on a list of millions, a figure to ±0.001 at a bounded cost
+# the loss at initialisation (and a counted model's training loss once fitted) is measured
+# on the first this many training events: all of the lecture's 182,625; on a list of
+# millions, a figure to ±0.001 at a bounded cost (the evaluate stage scores every event)
 INITIAL_EVENTS = 2**18
 
 
@@ -60,7 +61,7 @@ def train(model, params_path, quiet):
     started = time.perf_counter()
     if counted:
         fit_by_counting(net, X, Y, progress=not quiet)
-        watch(0, split_loss(net, X, Y))  # one look: the fitted model
+        watch(0, split_loss(net, *first))  # one look: the fitted model, on the same events
         curve, step, record = [], 0, {"fitted_by": "counting"}
     else:
         curve = train_model(net, X, Y, tp, progress=not quiet, look=watch)
