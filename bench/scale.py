@@ -10,7 +10,7 @@ every name in that many Unicode letters (each character of a name is replaced by
 of the letters, by its position and the character), so the vocabulary reaches the
 size asked for. Every stage runs as ``python -m stages.<stage>`` on the list in a
 scratch project, as DVC would run it, with a short training run; peak memory is the
-stage's maximum resident set (os.wait4), seconds its wall time.
+stage's own peak resident set (VmHWM), seconds its wall time.
 """
 
 import argparse
@@ -81,6 +81,19 @@ class StageFailed(Exception):
     pass
 
 
+# Runs a stage module as `python -m` would, then writes its own peak resident memory to
+# the file named first. VmHWM counts from the exec, where a forked child's ru_maxrss also
+# counts the pages of the parent it was forked from (a test runner holding torch, say).
+PEAK_OF_MODULE = """import runpy, sys
+out, sys.argv = sys.argv[1], sys.argv[2:]
+try:
+    runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
+finally:
+    status = open("/proc/self/status").read().split("\\n")
+    open(out, "w").write(next(l.split()[1] for l in status if l.startswith("VmHWM")))
+"""
+
+
 def resident_gb(pid: int) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -91,32 +104,28 @@ def resident_gb(pid: int) -> float:
     return 0.0
 
 
-def run_stage(argv: list[str], cwd: Path, env: dict, max_gb: float, max_s: float):
-    """(seconds, peak resident GB) of one stage run as a child process; killed (and
+def run_stage(argv: list[str], cwd: Path, env: dict, max_gb: float = 8.0,
+              max_s: float = 900.0) -> tuple[float, float]:
+    """(seconds, peak resident GB) of ``python -m <argv>`` run in ``cwd``; killed (and
     StageFailed raised) past ``max_gb`` of memory or ``max_s`` seconds."""
-    started = time.perf_counter()
-    log = open(cwd / "stage.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", *argv], cwd=cwd, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
-    why = None
-    while True:  # wait4, not poll: it returns the child's own resource usage
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        if why is None and resident_gb(proc.pid) > max_gb:
-            why = f"over {max_gb:g} GB"
-        elif why is None and time.perf_counter() - started > max_s:
-            why = f"over {max_s:g} s"
-        if why:
-            proc.kill()
-        time.sleep(0.2)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    seconds, peak = time.perf_counter() - started, usage.ru_maxrss / 1024**2
-    code = proc.returncode
-    if why or code != 0:
+    started, peak_file = time.perf_counter(), cwd / "stage.peak"
+    with open(cwd / "stage.log", "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-c", PEAK_OF_MODULE, str(peak_file), *argv],
+                                cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        why = None
+        while proc.poll() is None:
+            if why is None and resident_gb(proc.pid) > max_gb:
+                why = f"over {max_gb:g} GB"
+            elif why is None and time.perf_counter() - started > max_s:
+                why = f"over {max_s:g} s"
+            if why:
+                proc.kill()
+            time.sleep(0.2)
+    seconds = time.perf_counter() - started
+    if why or proc.returncode != 0:
         tail = (cwd / "stage.log").read_text(errors="replace")[-300:].strip().splitlines()
-        raise StageFailed(why or f"exit {code}: {tail[-1] if tail else ''}")
-    return seconds, peak
+        raise StageFailed(why or f"exit {proc.returncode}: {tail[-1] if tail else ''}")
+    return seconds, int(peak_file.read_text()) / 1024**2
 
 
 def measure(size: int, vocab: int, args, names: list[str], work: Path) -> dict:

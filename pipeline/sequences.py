@@ -20,7 +20,7 @@ def name_sequences(names, vocab: Vocabulary, width: int):
     """X (N, width) and Y (N, width) numpy arrays of the smallest index type;
     ``width`` >= longest name + 1."""
     events, position = name_events(names, vocab)  # each name's characters, then '.'
-    row = np.cumsum(position == 0) - 1  # each event's name: a new one at each position 0
+    row = np.cumsum(position == 0, dtype=position.dtype) - 1  # each event's name
     X = np.zeros((len(names), width), dtype=events.dtype)
     Y = np.full((len(names), width), NO_EVENT, dtype=events.dtype)
     Y[row, position] = events

@@ -26,7 +26,10 @@ def name_events(names, vocab: Vocabulary):
     is_char = np.ones(len(stream), dtype=bool)
     is_char[ends] = False
     stream[is_char] = ids
-    position = np.arange(len(stream), dtype=np.int64) - np.repeat(ends - lengths, lengths + 1)
+    # int32: half the memory of int64, and positions are below MAX_NAME_LENGTH
+    index = np.int32 if len(stream) < 2**31 else np.int64
+    position = np.arange(len(stream), dtype=index)
+    position -= np.repeat((ends - lengths).astype(index), lengths + 1)
     return stream, position
 
 

@@ -4,7 +4,6 @@ goes through split, windows and sequences well under the bound below. (Peak resi
 memory is steady from run to run; time is not, and bench/scale.py measures it.)"""
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -13,19 +12,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES, VOCAB = 200_000, 3000
-PEAK_BOUND_GB = 0.75  # they measure 0.22-0.45 GB (`pytest -s tests/test_memory.py` prints them)
+PEAK_BOUND_GB = 0.75  # they measure 0.22-0.38 GB (`pytest -s tests/test_memory.py` prints them)
 STAGES = [["split", "--names", "names.txt"], ["windows", "3"], ["windows", "8"], ["sequences"]]
 
 
 def peak_gb(argv, cwd) -> float:
-    """Run ``python -m stages.<argv>`` in ``cwd``; its own peak resident memory."""
-    proc = subprocess.Popen([sys.executable, "-m", f"stages.{argv[0]}", *argv[1:]], cwd=cwd,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    output = proc.stdout.read().decode()
-    _, status, usage = os.wait4(proc.pid, 0)  # this child's rusage alone
-    assert os.waitstatus_to_exitcode(status) == 0, output
-    return usage.ru_maxrss / 1024**2
+    """Run ``python -m stages.<argv>`` in ``cwd``; its own peak resident memory, measured
+    as bench/scale.py measures it."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from scale import run_stage
+
+    return run_stage([f"stages.{argv[0]}", *argv[1:]], cwd,
+                     {**os.environ, "PYTHONPATH": str(ROOT)})[1]
 
 
 @pytest.fixture(scope="module")
