@@ -12,7 +12,8 @@ one thread, ``train.threads``) it prints, as a markdown table:
   needed, until every batch width of the timed steps has been seen, so a compiled
   step compiles nothing while it is timed), for each variant: ``preset`` (the
   preset's params as they are), ``eager`` (``train.compile: false``), ``bfloat16``
-  (``train.matmul_precision: bfloat16``), ``eager-bfloat16``;
+  (``train.matmul_precision: bfloat16``), ``eager-bfloat16``, ``compiled`` (the
+  autograd step compiled also for a model that does not ask for it);
 - GFLOP/s: events/s times the model's matrix-multiply FLOPs per event, forward and
   backward, counted on the trainer's batches cut to their longest name (the work a
   batch needs; the attention and the fused LSTM, which torch's flop counter does not
@@ -58,6 +59,8 @@ VARIANTS = {  # name -> the train params it changes
     "eager": {"compile": False},
     "bfloat16": {"matmul_precision": "bfloat16"},
     "eager-bfloat16": {"compile": False, "matmul_precision": "bfloat16"},
+    "compiled": {"compile": True},  # the autograd step compiled even where the model
+    # does not ask for it (compiled_training), to see what it would give
 }
 FLOP_BATCHES = 40  # trainer batches whose products are counted and timed for the limit
 aten = torch.ops.aten
@@ -158,9 +161,11 @@ def matmul_rate(shapes: collections.Counter, dtype, repeats=5) -> float:
     return flops / seconds / 1e9
 
 
-def trainer_rate(config, X, Y, p: TrainParams, warmup: int) -> float:
+def trainer_rate(config, X, Y, p: TrainParams, warmup: int, force_compile=False) -> float:
     """Events/s of ``pipeline.train`` over steps ``warmup`` to ``p.steps``."""
     model = build_model(config, seed=p.seed)
+    if force_compile:
+        model.compiled_training = True
     stamps = {}
 
     def look(step, _loss):
@@ -236,7 +241,8 @@ def main(presets, variants, steps, warmup, rounds):
         for _ in range(rounds):
             for variant in variants:
                 q = dataclasses.replace(p, **VARIANTS[variant])
-                rates[variant].append(trainer_rate(config, X, Y, q, first))
+                rates[variant].append(trainer_rate(config, X, Y, q, first,
+                                                   force_compile=variant == "compiled"))
             rates["plain loop"].append(plain_loop_rate(config, X, Y, p, steps + warmup, warmup))
             rates["float32"].append(matmul_rate(products.shapes, torch.float32))
             rates["bfloat16 mm"].append(matmul_rate(products.shapes, torch.bfloat16))
