@@ -5,9 +5,12 @@ plus, where a model offers it, ``forward_backward(idx, targets) -> loss``, which
 sets the same gradients without autograd (faster at batch 32). With
 ``train.compile`` that function is compiled by torch.compile (inductor, C++
 wrapper) into one native call per step: at these sizes Python and per-op dispatch
-cost more than the arithmetic. Minibatches are drawn uniformly with replacement
-from the training windows by a seeded generator, so the same params give the
-same weights, step for step.
+cost more than the arithmetic. A model without it that says compiling pays
+(``compiled_training``: the transformer, the gated WaveNet) has its forward and
+backward compiled instead (the fused AdamW step stays outside), its sequence batches
+padded to a few widths so that only a handful of shapes compile. Minibatches are
+drawn uniformly with replacement from the training windows by a seeded generator,
+so the same params give the same weights, step for step.
 """
 
 import functools
@@ -83,7 +86,7 @@ def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
             {"params": rest, "weight_decay": 0.0}]
 
 
-def minibatches(X: torch.Tensor, Y: torch.Tensor, p: TrainParams):
+def minibatches(X: torch.Tensor, Y: torch.Tensor, p: TrainParams, bucketed: bool = False):
     """Yield (X (B, T), Y (B,)) per step: drawn uniformly with replacement (the
     lecture's way), or with ``sampling: epochs`` in the order of one shuffle of all
     windows after another, so every window is seen once per epoch.
@@ -91,7 +94,8 @@ def minibatches(X: torch.Tensor, Y: torch.Tensor, p: TrainParams):
     Indices and rows are gathered ``INDEX_CHUNK`` steps at a time: two large
     gathers instead of two small ones per step. Sequences (Y (N, T), -1 after a
     name's end) are cut to the longest name of each batch: the columns after it
-    hold no event, and a model's events do not depend on them.
+    hold no event, and a model's events do not depend on them. ``bucketed``: cut
+    at ``bucket_width`` of it instead, so a compiled step sees a few widths only.
     """
     generator = torch.Generator().manual_seed(p.seed)
     shuffled = torch.empty(0, dtype=torch.long)  # what is left of the current epoch
@@ -110,7 +114,19 @@ def minibatches(X: torch.Tensor, Y: torch.Tensor, p: TrainParams):
             yield from zip(xs, ys)
             continue
         widths = (ys >= 0).sum(-1).amax(-1).tolist()  # (chunk,) longest name + 1
+        if bucketed:
+            widths = [bucket_width(w, X.shape[1]) for w in widths]
         yield from ((xb[:, :w], yb[:, :w]) for xb, yb, w in zip(xs, ys, widths))
+
+
+def bucket_width(width: int, limit: int) -> int:
+    """``width`` rounded up to a multiple of 4 up to 32, then of 8 up to 64, of 16 up
+    to 128, ... (at most 3 columns more up to 32, under 25% more beyond; 4 widths a
+    doubling), and at most ``limit``. The added columns are padding (input '.', target
+    -1): the sequence models are causal and the loss skips -1, so they change no
+    event's loss (tested)."""
+    step = max(4, 1 << max(0, width.bit_length() - 3))
+    return min(limit, -(-width // step) * step)
 
 
 def train(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor, p: TrainParams,
@@ -137,12 +153,13 @@ def train(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor, p: TrainPara
     X, Y = X.to(device), Y.to(device)
     optimizer = make_optimizer(model, p)
     step_fn = _step_function(model, p, progress)
+    bucketed = _compiles_autograd_step(model, p)
     losses = []  # detached loss tensors; turned into numbers once, at the end
     bar = tqdm(total=p.steps, disable=not progress, unit="step", mininterval=1.0,
                dynamic_ncols=True)
     started, lr = time.perf_counter(), None
     last_look, looking = 0, 0.0  # the step of the last look, the seconds spent looking
-    for step, (xb, yb) in enumerate(minibatches(X, Y, p)):
+    for step, (xb, yb) in enumerate(minibatches(X, Y, p, bucketed)):
         if (new_lr := lr_at(step)) != lr:
             lr = new_lr
             for group in optimizer.param_groups:
@@ -190,7 +207,19 @@ def _step_function(model, p: TrainParams, progress: bool):
     """``step(optimizer, xb, yb) -> loss``: one optimisation step."""
     matmul_dtype = getattr(torch, p.matmul_precision)
     if not _has_hand_backward(model):
-        return functools.partial(_autograd_step, model, matmul_dtype)
+        loss_of = functools.partial(_autograd_loss, model, matmul_dtype)
+        forward_backward = functools.partial(_autograd_forward_backward, loss_of)
+        if _compiles_autograd_step(model, p):
+            if progress:
+                print("compiling the training step for each batch width as it first comes "
+                      "(train.compile: false skips it)")
+            # dropout masks drawn as in eager mode, by torch's generator: faster here than
+            # inductor's own random numbers (bench/sequence_speed.py, docs/performance.md)
+            compiled = torch.compile(loss_of, dynamic=False,
+                                     options={"cpp_wrapper": True, "fallback_random": True})
+            forward_backward = _compiled(forward_backward, functools.partial(
+                _autograd_forward_backward, compiled))
+        return functools.partial(_autograd_step, forward_backward)
     for param in model.parameters():  # every .grad exists before the first (traced) step
         param.grad = torch.zeros_like(param)
     forward_backward = model.forward_backward
@@ -203,11 +232,20 @@ def _step_function(model, p: TrainParams, progress: bool):
     return functools.partial(_hand_derived_step, forward_backward)
 
 
-def _compiled(fn):
-    """``fn`` compiled on its first call; if this machine cannot compile (no C++
-    compiler, say), say so and run ``fn`` as it is: the same training, slower, and
-    different from a compiled run only by float rounding."""
-    compiled = torch.compile(fn, dynamic=False, options={"cpp_wrapper": True})
+def _compiles_autograd_step(model, p: TrainParams) -> bool:
+    """Whether ``train.compile`` compiles this model's autograd step: for the models that
+    say it pays (``compiled_training``; measured by bench/sequence_speed.py)."""
+    return (p.compile and not _has_hand_backward(model)
+            and getattr(model, "compiled_training", False))
+
+
+def _compiled(fn, compiled=None):
+    """``compiled`` (by default ``fn`` compiled by torch.compile) from its first call
+    on; if this machine cannot compile (no C++ compiler, say), say so and run ``fn`` as
+    it is: the same training, slower, and different from a compiled run only by float
+    rounding."""
+    if compiled is None:
+        compiled = torch.compile(fn, dynamic=False, options={"cpp_wrapper": True})
     current = None
 
     def call(*args):
@@ -227,15 +265,24 @@ def _compiled(fn):
     return call
 
 
-def _autograd_step(model, matmul_dtype, optimizer, xb, yb) -> torch.Tensor:
+def _autograd_loss(model, matmul_dtype, xb, yb) -> torch.Tensor:
     # autocast rounds the matmul inputs as forward_backward(matmul_dtype=...) does
     with torch.autocast(xb.device.type, dtype=matmul_dtype,
                         enabled=matmul_dtype != torch.float32):
-        _, loss = model(xb, yb)
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
+        return model(xb, yb)[1]
+
+
+def _autograd_forward_backward(loss_of, xb, yb) -> torch.Tensor:
+    loss = loss_of(xb, yb)
+    loss.backward()  # a compiled loss_of runs its compiled backward here
     return loss.detach()
+
+
+def _autograd_step(forward_backward, optimizer, xb, yb) -> torch.Tensor:
+    optimizer.zero_grad(set_to_none=True)
+    loss = forward_backward(xb, yb)  # sets every .grad afresh
+    optimizer.step()
+    return loss
 
 
 def _hand_derived_step(forward_backward, optimizer, xb, yb) -> torch.Tensor:

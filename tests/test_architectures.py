@@ -11,9 +11,10 @@ from pipeline.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from pipeline.models import ARCHS, build_model, count_params, fitted_by_counting, make_config
 from pipeline.models.bow import causal_average
 from pipeline.models.layers import CausalConv
+from pipeline.models.transformer import causal_attention
 from pipeline.params import TrainParams
 from pipeline.sequences import name_sequences
-from pipeline.train import train
+from pipeline.train import bucket_width, train
 from pipeline.vocab import Vocabulary
 from pipeline.windows import context_windows
 
@@ -144,6 +145,37 @@ def test_batch_norm_statistics_ignore_padding(cfg):
     events = Y >= 0
     torch.testing.assert_close(la[events], lb[events], atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(a.state_dict(), b.state_dict())
+
+
+@pytest.mark.parametrize("cfg", SEQUENCE_MODELS, ids=lambda c: f"{c.arch}")
+def test_bucketed_widths_give_the_loss_of_the_unpadded_batch(cfg):
+    """A compiled training step pads each batch from its longest name to bucket_width
+    columns (input '.', target -1): the loss, the events' logits, every gradient and the
+    batch-norm statistics stay those of the batch cut to its longest name."""
+    if hasattr(cfg, "dropout"):  # dropout's draws depend on the shape
+        cfg = dataclasses.replace(cfg, dropout=0.0)
+    X, Y = sequences(NAMES[:9])  # the longest, charlotte, takes 10 columns with its '.'
+    cut = int((Y >= 0).sum(1).max())
+    wide = bucket_width(cut, X.shape[1])
+    assert (cut, wide) == (10, 12)
+    a, b = build_model(cfg, seed=0).train(), build_model(cfg, seed=0).train()
+    logits_a, loss_a = a(X[:, :cut], Y[:, :cut])
+    logits_b, loss_b = b(X[:, :wide], Y[:, :wide])
+    loss_a.backward()
+    loss_b.backward()
+    torch.testing.assert_close(loss_b, loss_a, atol=1e-6, rtol=1e-6)
+    events = Y[:, :cut] >= 0
+    torch.testing.assert_close(logits_b[:, :cut][events], logits_a[events], atol=1e-5,
+                               rtol=1e-5)
+    for (name, p), q in zip(a.named_parameters(), b.parameters()):
+        torch.testing.assert_close(q.grad, p.grad, atol=1e-6, rtol=1e-5, msg=name)
+    torch.testing.assert_close(b.state_dict(), a.state_dict())
+
+
+def test_compiled_attention_is_torchs_causal_attention():
+    q, k, v = torch.randn(3, 4, 2, 11, 8).unbind(0)
+    expected = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+    torch.testing.assert_close(causal_attention(q, k, v, 0.0), expected, atol=1e-6, rtol=1e-5)
 
 
 @pytest.mark.parametrize("dilation", [1, 2, 4])

@@ -4,11 +4,18 @@ import torch
 
 from pipeline.models import build_model, make_config
 from pipeline.params import TrainParams
-from pipeline.train import learning_rate, loss_curve, minibatches, param_groups, train
+from pipeline.sequences import name_sequences
+from pipeline.train import bucket_width, learning_rate, loss_curve, minibatches, param_groups, train
+from pipeline.vocab import Vocabulary
 
 LECTURE = TrainParams(steps=200_000, batch_size=32, lr=0.1, lr_final=0.01, decay_at=0.75,
                       optimizer="sgd", schedule="step", weight_decay=0.0, seed=42,
                       log_every=1000, compile=False)
+
+
+def _sequences(names, width):
+    vocab = Vocabulary(tuple(".abcdefghijklmnopqrstuvwxyz"))
+    return tuple(torch.from_numpy(a).long() for a in name_sequences(names, vocab, width))
 
 
 def test_lecture_schedule_drops_at_150k():
@@ -42,6 +49,22 @@ def test_epoch_sampling_sees_every_window_once_per_epoch():
     p_random = dataclasses.replace(p, sampling="replacement")
     drawn = torch.cat([xb[:, 0] for xb, _ in minibatches(X, X[:, 0], p_random)])
     assert len(drawn.unique()) < 50 or sorted(drawn[:50].tolist()) != list(range(50))
+
+
+def test_bucketed_sequence_batches_pad_the_longest_name_to_a_few_widths():
+    assert [bucket_width(w, 100) for w in (1, 4, 5, 9, 16, 17, 32, 33, 41, 64, 65)] == [
+        4, 4, 8, 12, 16, 20, 32, 40, 48, 64, 80]
+    assert bucket_width(15, 14) == 14  # never wider than the data
+    X, Y = _sequences(["ava", "emma", "olivia", "charlotte", "mia", "christopherjohn"], 16)
+    p = dataclasses.replace(LECTURE, steps=40, batch_size=2)
+    widths = set()
+    for (xa, ya), (xb, yb) in zip(minibatches(X, Y, p), minibatches(X, Y, p, bucketed=True)):
+        cut = ya.shape[1]
+        assert cut == int((ya >= 0).sum(1).max()) and yb.shape[1] == bucket_width(cut, 16)
+        assert torch.equal(xb[:, :cut], xa) and torch.equal(yb[:, :cut], ya)
+        assert (xb[:, cut:] == 0).all() and (yb[:, cut:] == -1).all()  # '.' in, no event
+        widths.add(yb.shape[1])
+    assert widths == {4, 8, 12, 16}
 
 
 def test_weight_decay_reaches_only_linear_weights():
@@ -114,6 +137,48 @@ def test_compiled_step_trains_like_the_eager_one():
     _assert_same_training(_tiny_run(seed=3), _tiny_run(seed=3, compile=True))
 
 
+# names of 4 to 7 letters: every batch pads to one width (8), so one shape compiles
+TINY_NAMES = _sequences(["emma", "olivia", "sophia", "amelia", "harper", "evelyn", "abigail",
+                         "ella", "luna", "camila"], 8)
+
+
+def _tiny_transformer_run(compile, **train_params):
+    X, Y = TINY_NAMES
+    cfg = make_config("transformer", vocab_size=27, block_size=8, n_embd=8, n_layer=1,
+                      n_head=2)
+    model = build_model(cfg, seed=3)
+    p = dataclasses.replace(LECTURE, steps=150, batch_size=4, log_every=50, optimizer="adamw",
+                            lr=0.01, seed=3, compile=compile, **train_params)
+    return model, train(model, X, Y, p, progress=False)
+
+
+def _assert_same_function(run_a, run_b, atol=1e-4):
+    """Same loss curve and logits up to float noise. (Not the same weights: the keys'
+    bias moves no attention weight, so its gradient is rounding noise alone, which AdamW
+    scales up to full steps.)"""
+    (model_a, curve_a), (model_b, curve_b) = run_a, run_b
+    assert [s for s, _ in curve_a] == [s for s, _ in curve_b]
+    assert all(abs(a - b) < atol for (_, a), (_, b) in zip(curve_a, curve_b))
+    with torch.no_grad():
+        logits_a, logits_b = model_a.eval()(TINY_NAMES[0])[0], model_b.eval()(TINY_NAMES[0])[0]
+    torch.testing.assert_close(logits_a, logits_b, atol=atol, rtol=0.0)
+
+
+def test_compiled_autograd_step_trains_like_the_eager_one():
+    """train.compile compiles the transformer's forward and backward (one graph of each
+    per batch width): the same training up to float rounding, repeatable exactly."""
+    graphs = torch._dynamo.utils.counters["stats"]["unique_graphs"]
+    compiled = _tiny_transformer_run(compile=True)
+    assert torch._dynamo.utils.counters["stats"]["unique_graphs"] > graphs  # it did compile
+    eager = _tiny_transformer_run(compile=False)
+    _assert_same_function(eager, compiled)
+    assert compiled[1][-1][1] < compiled[1][0][1]
+    again = _tiny_transformer_run(compile=True)
+    assert again[1] == compiled[1]
+    a, b = compiled[0].state_dict(), again[0].state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_bfloat16_matmuls_train_like_float32_ones():
     bf16 = _tiny_run(seed=3, matmul_precision="bfloat16")
     _assert_same_training(_tiny_run(seed=3), bf16, atol=0.05)  # bfloat16 keeps ~3 digits
@@ -143,4 +208,8 @@ def test_a_failed_compile_falls_back_to_eager(monkeypatch, capsys):
     _, eager = _tiny_run(seed=3)
     _, fallen_back = _tiny_run(seed=3, compile=True)
     assert fallen_back == eager  # the very same run, without compilation
+    assert "torch.compile failed (" in capsys.readouterr().err
+    # a model whose autograd step compiles: its eager step, on batches padded all the same
+    _assert_same_function(_tiny_transformer_run(compile=False),
+                          _tiny_transformer_run(compile=True))
     assert "torch.compile failed (" in capsys.readouterr().err

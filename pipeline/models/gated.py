@@ -73,6 +73,7 @@ class GatedWaveNet(nn.Module):
 
     Config = GatedConfig
     reads = "sequences"
+    compiled_training = True  # train.compile compiles its step (bench/sequence_speed.py)
 
     def __init__(self, config: GatedConfig):
         super().__init__()

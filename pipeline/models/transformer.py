@@ -1,3 +1,4 @@
+import math
 from dataclasses import dataclass
 
 import torch
@@ -40,9 +41,26 @@ class CausalSelfAttention(nn.Module):
         B, T, C = x.shape
         q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
                    for t in self.qkv(x).split(C, dim=2))  # each (B, heads, T, head size)
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True,
-                                           dropout_p=self.dropout if self.training else 0.0)
+        dropout = self.dropout if self.training else 0.0
+        if torch.compiler.is_compiling():
+            y = causal_attention(q, k, v, dropout)
+        else:  # float32 also under bfloat16 autocast, where torch's CPU kernel is 3x slower
+            with torch.autocast(x.device.type, enabled=False):
+                y = F.scaled_dot_product_attention(q.float(), k.float(), v.float(),
+                                                   is_causal=True, dropout_p=dropout)
         return self.proj_dropout(self.proj(y.transpose(1, 2).reshape(B, T, C)))
+
+
+def causal_attention(q, k, v, dropout: float):
+    """softmax(q k^T / sqrt(head size), causally masked), dropped out, times v: the function
+    of ``F.scaled_dot_product_attention(q, k, v, is_causal=True)`` in plain operations,
+    which torch.compile fuses (at a dozen positions torch's fused CPU kernel is the slower,
+    compiled: bench/sequence_speed.py)."""
+    T = q.shape[-2]
+    weights = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(q.shape[-1]))
+    future = torch.ones(T, T, dtype=torch.bool, device=q.device).triu(1)
+    weights = weights.masked_fill(future, float("-inf")).softmax(-1)
+    return (F.dropout(weights, dropout) if dropout else weights) @ v
 
 
 class Block(nn.Module):
@@ -73,6 +91,7 @@ class Transformer(nn.Module):
 
     Config = TransformerConfig
     reads = "sequences"
+    compiled_training = True  # train.compile compiles its step (bench/sequence_speed.py)
 
     def __init__(self, config: TransformerConfig):
         super().__init__()
