@@ -193,7 +193,7 @@ def fit_by_counting(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor,
     """Fit a counted model (``fit(X, Y)``: bigram, ngram) on the CPU: one pass of
     counting over every training event, no gradient steps and no learning rate."""
     started = time.perf_counter()
-    model.cpu().fit(X.cpu().long(), Y.cpu().long())
+    model.cpu().fit(X.cpu(), Y.cpu())  # in the stored index type: fit widens what it uses
     if progress:
         print(f"counted {int((Y >= 0).sum()):,} events in {time.perf_counter() - started:.2f}s")
 

@@ -5,6 +5,7 @@ import json
 import math
 from collections import Counter, defaultdict
 
+import numpy as np
 import pytest
 import torch
 import yaml
@@ -301,3 +302,15 @@ def test_order_6_scores_the_reference_val_loss(lecture_splits):
     model = ngram(6, names=splits["train"], vocab=vocab)
     X, Y = (torch.from_numpy(a).long() for a in name_sequences(splits["val"], vocab, width))
     assert split_loss(model, X, Y) == pytest.approx(1.974, abs=0.005)
+
+
+@pytest.mark.parametrize("arch, extra", [("ngram", {"order": 4}), ("bigram", {})])
+def test_the_stored_int8_indices_fit_the_same_tables(arch, extra):
+    """The train stage hands the counted models the stored (int8) tensors."""
+    cfg = make_config(arch, vocab_size=27, block_size=8, n_embd=1, **extra)
+    X, Y = name_sequences(NAMES, VOCAB, 16)
+    stored = build_model(cfg).fit(torch.from_numpy(X), torch.from_numpy(Y))
+    widened = build_model(cfg).fit(*sequences())
+    assert X.dtype == np.int8
+    for (name, a), (_, b) in zip(stored.state_dict().items(), widened.state_dict().items()):
+        assert torch.equal(a, b), name

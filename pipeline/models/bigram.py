@@ -47,9 +47,9 @@ class Bigram(nn.Module):
     def fit(self, X, Y):
         """Count every event of sequences X, Y (N, T) (Y -1 where there is none)."""
         events = Y >= 0
+        previous, following = X[events].long(), Y[events].long()
         self.counts.zero_()
-        self.counts.index_put_((X[events], Y[events]), torch.ones_like(Y[events]),
-                               accumulate=True)
+        self.counts.index_put_((previous, following), torch.ones_like(following), accumulate=True)
         return self
 
     def log_probs(self):  # (V, V): row v, the log-distribution of the next character

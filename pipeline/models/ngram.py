@@ -142,13 +142,14 @@ class KneserNey(nn.Module):
         """Count every event of sequences X, Y (N, T) (Y -1 where there is none)."""
         V = self.config.vocab_size
         events = Y >= 0
-        context, target = self.contexts(X)[events], Y[events]  # (E, order - 1), (E,)
-        rows, keys = [torch.zeros_like(target)], [torch.zeros(1, dtype=torch.long)]
+        # (E, order - 1) in the stored index type, (E,) int64: a column is widened when used
+        context, target = self.contexts(X)[events], Y[events].long()
+        row, keys = torch.zeros_like(target), [torch.zeros(1, dtype=torch.long)]
         for L in range(1, self.config.order):  # each context's row at every length
-            key, row = torch.unique(rows[-1] * V + context[:, L - 1], return_inverse=True)
+            key, row = torch.unique(row * V + context[:, L - 1].long(), return_inverse=True)
             keys.append(key)
-            rows.append(row)
-        pairs, counts = torch.unique(rows[-1] * V + target, return_counts=True)
+        del context
+        pairs, counts = torch.unique(row * V + target, return_counts=True)
         for L in reversed(range(self.config.order)):
             self.levels[L].fill(keys[L], pairs, counts, V)
             if L:  # continuation counts: distinct longer contexts that end in (h, w)
