@@ -142,14 +142,16 @@ class KneserNey(nn.Module):
         """Count every event of sequences X, Y (N, T) (Y -1 where there is none)."""
         V = self.config.vocab_size
         events = Y >= 0
-        # (E, order - 1) in the stored index type, (E,) int64: a column is widened when used
+        # (E, order - 1) in the stored index type, (E,) int64; the keys are built in place
+        # in the rows of the level before: memory for a list of millions of names
         context, target = self.contexts(X)[events], Y[events].long()
+        del events
         row, keys = torch.zeros_like(target), [torch.zeros(1, dtype=torch.long)]
         for L in range(1, self.config.order):  # each context's row at every length
-            key, row = torch.unique(row * V + context[:, L - 1].long(), return_inverse=True)
+            key, row = torch.unique(row.mul_(V).add_(context[:, L - 1]), return_inverse=True)
             keys.append(key)
         del context
-        pairs, counts = torch.unique(row * V + target, return_counts=True)
+        pairs, counts = torch.unique(row.mul_(V).add_(target), return_counts=True)
         for L in reversed(range(self.config.order)):
             self.levels[L].fill(keys[L], pairs, counts, V)
             if L:  # continuation counts: distinct longer contexts that end in (h, w)
