@@ -1,0 +1,40 @@
+"""Passes over a whole split: bounded per pass, the lecture's data in one pass size,
+and the leading events that the initial loss reads."""
+
+import torch
+
+from pipeline.evaluate import (EVAL_ROWS, EVAL_VALUES, leading_events, rows_per_pass,
+                               split_loss)
+from pipeline.models import build_model, make_config
+
+
+def test_wide_vocabularies_and_long_names_take_fewer_rows_a_pass():
+    lecture = build_model(make_config("dilated", vocab_size=27, block_size=8, n_embd=4,
+                                      hidden=8))
+    wide = build_model(make_config("dilated", vocab_size=5000, block_size=8, n_embd=4,
+                                   hidden=8))
+    windows = build_model(make_config("mlp", vocab_size=5000, block_size=3, n_embd=4,
+                                      hidden=8))
+    assert rows_per_pass(lecture, torch.zeros(10, 16)) == EVAL_ROWS  # the lecture's names
+    rows = rows_per_pass(wide, torch.zeros(10, 65))
+    assert rows * 65 * 5000 <= EVAL_VALUES < (rows + 1) * 65 * 5000
+    assert rows_per_pass(windows, torch.zeros(10, 3)) == EVAL_VALUES // 5000
+
+
+def test_a_split_scored_in_many_passes_scores_as_in_one(monkeypatch):
+    model = build_model(make_config("dilated", vocab_size=27, block_size=8, n_embd=4,
+                                    hidden=8), seed=0)
+    X = torch.randint(1, 27, (50, 12), dtype=torch.int8)
+    Y = torch.where(torch.arange(12) < 9, X.roll(-1, 1).long(), -1)
+    whole = split_loss(model, X, Y)
+    monkeypatch.setattr("pipeline.evaluate.EVAL_VALUES", 7 * 12 * 256)  # 7 names a pass
+    assert abs(split_loss(model, X, Y) - whole) < 1e-6
+
+
+def test_leading_events_cut_whole_rows_at_the_limit():
+    Y = torch.tensor([[1, 2, 0, -1], [3, 0, -1, -1], [1, 1, 1, 0]])  # 3, 2 and 4 events
+    X = torch.arange(3)
+    assert leading_events(X, Y, 5)[0].tolist() == [0, 1]
+    assert leading_events(X, Y, 4)[0].tolist() == [0]
+    assert leading_events(X, Y, 100)[0].tolist() == [0, 1, 2]
+    assert len(leading_events(torch.arange(10), torch.zeros(10), 6)[0]) == 6  # windows
