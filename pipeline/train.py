@@ -154,7 +154,11 @@ def train(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor, p: TrainPara
     optimizer = make_optimizer(model, p)
     step_fn = _step_function(model, p, progress)
     bucketed = _compiles_autograd_step(model, p)
-    losses = []  # detached loss tensors; turned into numbers once, at the end
+    # Every step's loss, turned into numbers once, at the end. One buffer, not a tensor
+    # per step: 0-d tensors kept from each step pin the heap between that step's
+    # (batch, vocab) buffers, so glibc can reuse none of it; with a 4,135-letter
+    # vocabulary 20,000 steps grew to 10 GB that way (docs/data.md).
+    losses = torch.empty(p.steps, device=device)
     bar = tqdm(total=p.steps, disable=not progress, unit="step", mininterval=1.0,
                dynamic_ncols=True)
     started, lr = time.perf_counter(), None
@@ -164,16 +168,16 @@ def train(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor, p: TrainPara
             lr = new_lr
             for group in optimizer.param_groups:
                 group["lr"] = lr
-        losses.append(step_fn(optimizer, xb, yb))
+        losses[step] = step_fn(optimizer, xb, yb)
         if step == 0:
             first_step = time.perf_counter()
         if (step + 1) % p.log_every == 0 or step + 1 == p.steps:
             bar.update(step + 1 - bar.n)
-            bar.set_postfix(loss=f"{losses[-1].item():.4f}", lr=f"{lr:g}", refresh=False)
+            bar.set_postfix(loss=f"{losses[step].item():.4f}", lr=f"{lr:g}", refresh=False)
         if look and ((step + 1) % (p.eval_every or p.steps) == 0 or step + 1 == p.steps):
             looked = time.perf_counter()
-            val_loss = look(step + 1, torch.stack(losses[last_look:]).float().mean().item())
-            bar.set_postfix(loss=f"{losses[-1].item():.4f}", val=f"{val_loss:.4f}", lr=f"{lr:g}")
+            val_loss = look(step + 1, losses[last_look:step + 1].mean().item())
+            bar.set_postfix(loss=f"{losses[step].item():.4f}", val=f"{val_loss:.4f}", lr=f"{lr:g}")
             last_look, looking = step + 1, looking + time.perf_counter() - looked
     bar.close()
     finished = time.perf_counter()
@@ -185,7 +189,7 @@ def train(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor, p: TrainPara
         print(f"trained {p.steps} steps in {finished - started:.1f}s "
               f"(first step {first_step - started:.1f}s, then {rate:.0f} steps/s)"
               + (f"; scoring val took {looking:.1f}s" if look else ""))
-    return loss_curve(torch.stack(losses).log10(), p.log_every)
+    return loss_curve(losses.log10(), p.log_every)
 
 
 def fit_by_counting(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor,
