@@ -75,10 +75,11 @@ def training_data():
     return torch.from_numpy(X).long(), torch.from_numpy(Y).long(), len(vocab)
 
 
-def preset_model(name: str, vocab_size: int):
-    """(model config, train params) of preset ``name``, as ``dvc exp run`` would set them."""
+def preset_model(name: str, vocab_size: int, width: int):
+    """(model config, train params) of preset ``name``, as ``dvc exp run`` would set them
+    (block_size null: ``width``, the sequences' width)."""
     merged = check_preset(name, load_params(ROOT / "params.yaml"), folder=ROOT / "presets")
-    return (ModelParams.load(merged, "wavenet").config(vocab_size),
+    return (ModelParams.load(merged, "wavenet").resolved(width).config(vocab_size),
             TrainParams.load(merged, "wavenet"))
 
 
@@ -229,7 +230,7 @@ def main(presets, variants, steps, warmup, rounds):
           f"{torch.__version__}, {torch.backends.cpu.get_cpu_capability()}")
     rows = []
     for name in presets:
-        config, recipe = preset_model(name, vocab_size)
+        config, recipe = preset_model(name, vocab_size, X.shape[1])
         torch.set_num_threads(recipe.threads)
         first, total = timed_range(X, Y, recipe, warmup, steps)
         p = dataclasses.replace(recipe, steps=total, warmup_steps=0, log_every=total,

@@ -15,10 +15,11 @@ def windows_path(block_size: int) -> str:
     return f"data/tensors/windows_{block_size}.safetensors"
 
 
-def model_data(reads: str, config):
+def model_data(reads: str, config, section: str = "model"):
     """(split -> (X, Y), vocab) for a model of ``config`` that ``reads`` windows or
-    sequences. A sequence model with a limit on positions (the transformer) must
-    take the longest name whole."""
+    sequences. A sequence model with a limit on positions (transformer, bow) must
+    take the longest name whole; ``section``, the model's section of params.yaml,
+    names the key where it cannot. Its block_size None (null) takes any."""
     block_size = config.block_size
     if reads == "windows":
         path = windows_path(block_size)
@@ -28,8 +29,14 @@ def model_data(reads: str, config):
                                 "rerun the windows stage")
         return tensors, vocab
     tensors, vocab = load_sequences(SEQUENCES_PATH)
-    width = next(iter(tensors.values()))[0].shape[1]
+    width = sequences_width(tensors)
     if config.max_positions is not None and config.max_positions < width:
-        raise PipelineError(f"params.yaml: model.block_size must be >= {width} for the "
-                            f"{config.arch} model (the longest name + 1), got {block_size}")
+        raise PipelineError(f"params.yaml: {section}.block_size must be >= {width} for the "
+                            f"{config.arch} model (the longest name + 1), got {block_size}; "
+                            "null follows the list")
     return tensors, vocab
+
+
+def sequences_width(tensors: dict) -> int:
+    """The width of the sequences' rows (every split shares it): the longest name + 1."""
+    return next(iter(tensors.values()))[0].shape[1]

@@ -10,7 +10,7 @@ hyperparameter is declared once, in its config.
 
 import functools
 import re
-from dataclasses import MISSING, dataclass
+from dataclasses import MISSING, dataclass, replace
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal, get_args, get_origin
 
@@ -119,7 +119,7 @@ def _valid(field) -> str:
         return "one of " + ", ".join(get_args(field.annotation))
     if field.annotation is str:
         return "a string"
-    if field.annotation is int:
+    if field.annotation in (int, int | None):
         return f"an integer >= {bound['ge']}"
     low = f"({float(bound['gt'])}" if "gt" in bound else f"[{float(bound['ge'])}"
     high = f"{float(bound['lt'])})" if "lt" in bound else f"{float(bound['le'])}]"
@@ -280,8 +280,16 @@ class ModelParams:
     values: dict
 
     @property
-    def block_size(self) -> int:
+    def block_size(self) -> int | None:
+        """None (params.yaml's null, for an architecture with a position limit): the
+        longest name + 1, known once the data is read (``resolved``)."""
         return self.values["block_size"]
+
+    def resolved(self, width: int) -> "ModelParams":
+        """block_size null as ``width``, the sequences' width: the longest name + 1."""
+        if self.block_size is not None:
+            return self
+        return replace(self, values={**self.values, "block_size": width})
 
     def config(self, vocab_size: int):
         from pipeline.models import make_config
@@ -300,6 +308,11 @@ class ModelParams:
         values = {f.name: getattr(section if sub is None or f.name in SHARED_KEYS
                                   else getattr(section, sub), f.name)
                   for f in config.hyperparameters()}
+        if values["block_size"] is None and not config.position_limit:
+            takes = " and ".join(a for a, m in ARCHS.items() if m.Config.position_limit)
+            raise PipelineError(f"params.yaml: {name}.block_size must be an integer >= 1 for "
+                                f"the {arch} model (null, the longest name + 1, is for "
+                                f"{takes} only)")
         try:
             config(arch=arch, vocab_size=0, **values)  # its cross-field rules
         except ParamError as e:
@@ -336,7 +349,8 @@ def _model_schema(kind: str):
 def _config_fields(config) -> dict:
     """{name: (type, default)} of a config's hyperparameters, for pydantic: the type with
     the range its ``param`` gives (ints >= minimum, default 1; floats in [0, below);
-    strings among choices); block_size and n_embd are required integers >= 1."""
+    strings among choices); block_size and n_embd are required integers >= 1 (block_size
+    may be null, which ModelParams.load allows for an architecture with a position limit)."""
     fields = {}
     for f in config.hyperparameters():
         rule = f.metadata
@@ -344,7 +358,8 @@ def _config_fields(config) -> dict:
         if rule.get("choices"):
             kind = Literal[tuple(rule["choices"])]
         elif kind is int:
-            kind = Annotated[int, Field(ge=rule.get("minimum") or 1)]
+            kind = Annotated[int | None if f.name == "block_size" else int,
+                             Field(ge=rule.get("minimum") or 1)]
         elif kind is float and rule.get("positive"):
             kind = Annotated[Number, Field(gt=0.0, lt=rule["below"])]
         elif kind is float:

@@ -5,7 +5,7 @@ differ from params.yaml, run as one DVC experiment of the same name.
     description: transformer 4x64, dropout 0.1
     extends: sequence-recipe          # optional: another preset's params, merged first
     params:
-      model: {arch: transformer, block_size: 16, n_embd: 64, ...}
+      model: {arch: transformer, block_size: null, n_embd: 64, ...}
 
 A preset is nothing but ``dvc exp run -n NAME -S key=value ...``: params.yaml stays the
 one place of every default, ``dvc repro`` never reads presets, and ``dvc exp show`` lists

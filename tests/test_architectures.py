@@ -2,9 +2,12 @@
 contract, causal, and the dilated form is the hierarchical model's function."""
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 import torch
+import yaml
+from click.testing import CliRunner
 from torch import nn
 
 from pipeline.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
@@ -13,10 +16,12 @@ from pipeline.models.bow import causal_average
 from pipeline.models.layers import CausalConv
 from pipeline.models.transformer import causal_attention
 from pipeline.params import TrainParams
-from pipeline.sequences import name_sequences
+from pipeline.sequences import name_sequences, save_sequences, sequence_width
 from pipeline.train import bucket_width, train
 from pipeline.vocab import Vocabulary
 from pipeline.windows import context_windows
+from stages.cli import main
+from conftest import ROOT
 
 VOCAB = Vocabulary(tuple(".abcdefghijklmnopqrstuvwxyz"))
 NAMES = ["emma", "olivia", "ava", "isabella", "sophia", "charlotte", "mia", "amelia", "q",
@@ -263,3 +268,47 @@ def test_long_names_and_a_large_vocabulary(config):
         model.train()(X, Y)[1].backward()
     logits, loss = model.eval()(X, Y)
     assert logits.shape == (5, 65, 3000) and torch.isfinite(loss)
+
+
+LONG_NAME = "christopher" * 5 + "johnz"  # 60 letters: the sequences' width is 61
+
+
+@pytest.fixture
+def long_name_project(tmp_path, monkeypatch):
+    """A project holding the sequences of a few names, one of 60 letters, and params
+    with a transformer in a section named ``tf``; ``params(block_size)`` writes them."""
+    monkeypatch.chdir(tmp_path)
+    splits = {"train": NAMES + [LONG_NAME], "val": ["emma", "anna"], "test": ["mia", "ivy"]}
+    width = sequence_width(splits)
+    save_sequences("data/tensors/sequences.safetensors",
+                   {s: name_sequences(n, VOCAB, width) for s, n in splits.items()}, VOCAB)
+
+    def params(block_size):
+        params = yaml.safe_load((ROOT / "params.yaml").read_text())
+        params["models"] = {"tf": "tf"}
+        params["tf"] = {"arch": "transformer", "block_size": block_size, "n_embd": 8,
+                        "transformer": {"n_layer": 1, "n_head": 2},
+                        "train": {"steps": 2, "batch_size": 4, "compile": False}}
+        (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    return params
+
+
+def test_block_size_null_takes_the_longest_name_plus_one(long_name_project):
+    long_name_project(None)
+    result = CliRunner().invoke(main, ["train", "tf", "--quiet"])
+    assert result.exit_code == 0, result.output
+    ckpt = load_checkpoint("models/tf.safetensors")
+    assert ckpt.config.block_size == len(LONG_NAME) + 1 == 61
+    assert ckpt.model.position.weight.shape == (61, 8)
+    result = CliRunner().invoke(main, ["evaluate", "tf"])  # the checkpoint's 61, whole names
+    assert result.exit_code == 0, result.output
+
+
+def test_a_block_size_below_the_longest_name_is_one_line_naming_the_section(long_name_project):
+    long_name_project(16)
+    result = CliRunner().invoke(main, ["train", "tf", "--quiet"])
+    assert result.exit_code == 1
+    assert result.stderr == ("error: params.yaml: tf.block_size must be >= 61 for the "
+                             "transformer model (the longest name + 1), got 16; null follows "
+                             "the list\n")
+    assert not (Path.cwd() / "models").exists()

@@ -24,6 +24,18 @@ CASES = [  # (stage args, params override "section.key" (or several: {key: value
      "pairs), got 6"),
     (["train", "wavenet"], "model.block_size", 16,
      "model.block_size must be one of windows.block_sizes [3, 8] for the hierarchical model"),
+    (["train", "wavenet"], "model.block_size", None,
+     "model.block_size must be an integer >= 1 for the hierarchical model (null, the longest "
+     "name + 1, is for transformer and bow only)"),
+    (["train", "mlp"], "baseline.block_size", None,
+     "baseline.block_size must be an integer >= 1 for the mlp model (null, the longest name "
+     "+ 1, is for transformer and bow only)"),
+    (["train", "wavenet"], {"model.arch": "gru", "model.block_size": None}, None,
+     "model.block_size must be an integer >= 1 for the gru model (null, the longest name + 1, "
+     "is for transformer and bow only)"),
+    (["train", "wavenet"], "model.block_size", 0, "model.block_size must be an integer >= 1, got 0"),
+    (["train", "wavenet"], "model.block_size", "x",
+     "model.block_size must be an integer >= 1, got 'x'"),
     (["train", "wavenet"], "model.hiden", 68,
      "unknown key model.hiden (valid keys: arch, block_size, n_embd, hidden, batch_norm, "
      "bigram, bow, gated, gru, lstm, ngram, rnn, transformer, train)"),

@@ -10,15 +10,12 @@ from pipeline.models.layers import sequence_loss
 @dataclass(frozen=True)
 class BoWConfig(ModelConfig):
     """``block_size``: the longest sequence (positions with an embedding); at least
-    the longest name + 1 in the data."""
+    the longest name + 1 in the data (params.yaml's null: exactly that)."""
 
     subsection = "bow"
+    position_limit = True
     hidden: int = param(64)  # width of each block's MLP (makemore's n_embd2)
     n_layer: int = param(1)  # blocks; makemore's BoW has one
-
-    @property
-    def max_positions(self) -> int:
-        return self.block_size
 
 
 def causal_average(x):  # (B, T, C) -> (B, T, C)

@@ -39,6 +39,9 @@ class ModelConfig:
     # Where its own hyperparameters sit in params.yaml: None for the section itself,
     # else a subsection of it (model.gated.*, model.transformer.*).
     subsection: ClassVar[str | None] = None
+    # Whether block_size is the longest sequence it takes (a position embedding each);
+    # only these take params.yaml's block_size null: the longest name + 1 of the list.
+    position_limit: ClassVar[bool] = False
 
     def __post_init__(self):
         self.check()
@@ -63,4 +66,4 @@ class ModelConfig:
     @property
     def max_positions(self) -> int | None:
         """The longest sequence a sequence model takes, if it has a limit."""
-        return None
+        return self.block_size if self.position_limit else None

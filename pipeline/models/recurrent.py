@@ -20,10 +20,6 @@ class RecurrentConfig(ModelConfig):
     def context_size(self) -> None:
         return None  # each prediction depends on the whole name so far
 
-    @property
-    def max_positions(self) -> None:
-        return None
-
 
 class Recurrent(nn.Module):
     """A recurrent language model, the shape of karpathy/makemore's RNN: token

@@ -12,16 +12,13 @@ from pipeline.models.layers import sequence_loss
 @dataclass(frozen=True)
 class TransformerConfig(ModelConfig):
     """``block_size``: the longest sequence (positions with an embedding); at least
-    the longest name + 1 in the data."""
+    the longest name + 1 in the data (params.yaml's null: exactly that)."""
 
     subsection = "transformer"
+    position_limit = True
     n_layer: int = param(4)
     n_head: int = param(4)
     dropout: float = param(0.0, below=1.0)
-
-    @property
-    def max_positions(self) -> int:
-        return self.block_size
 
     def check(self):
         if self.n_embd % self.n_head:
