@@ -41,6 +41,13 @@ ROWS = [
 ]
 
 
+def score(row: dict, model: str, key: str):
+    """A model's score in a row of `dvc exp show` (pipeline/scores.py's column names;
+    revisions from before that layout name the file and a flat key)."""
+    flat = key if key == "params" else f"{key}_loss"
+    return row.get(f"{model}.{key}", row.get(f"metrics/{model}.json:{flat}"))
+
+
 @click.group()
 def main():
     """Part 5's performance log, reproduced as DVC experiments."""
@@ -79,11 +86,11 @@ def table(commits):
     click.echo("|---|---|---|---|---|---|---|---|")
     for row, change, exp, model, lec_train, lec_val in ROWS:
         result = found.get(exp)
-        if result is None or result.get(f"metrics/{model}.json:val_loss") in (None, "-"):
+        if result is None or score(result, model, "val") in (None, "-"):
             click.echo(f"| {row} | {change} | | not run | | {lec_train} | {lec_val} | |")
             continue
-        train, val = (result[f"metrics/{model}.json:{k}"] for k in ("train_loss", "val_loss"))
-        params = int(result[f"metrics/{model}.json:params"])
+        train, val = score(result, model, "train"), score(result, model, "val")
+        params = int(score(result, model, "params"))
         digits = len(lec_val.partition(".")[2])
         click.echo(f"| {row} | {change} | {params:,} | {train:.{digits}f} | {val:.{digits}f} | "
                    f"{lec_train} | {lec_val} | {val - float(lec_val):+.{digits}f} |")

@@ -19,6 +19,7 @@ import yaml
 
 from pipeline import train_time
 from pipeline.errors import PipelineError
+from pipeline.scores import read_scores, scores_path
 
 
 @dataclass
@@ -49,13 +50,13 @@ def read_rows(rev: str | None) -> list[Row]:
     lock = read("dvc.lock")  # the checkpoints' md5s, which name their training times
     rows = []
     for name, section in models_of(params).items():
-        metrics, per_name = read(f"metrics/{name}.json"), read(f"metrics/names/{name}.csv")
+        metrics, per_name = read(scores_path(name)), read(f"metrics/names/{name}.csv")
         if metrics is None or per_name is None:
             continue
         label = name if rev is None else f"{rev}:{name}"
         arch = params[section].get("arch", "mlp") if section in params else "?"
         timed = train_time.recorded(train_time.checkpoint_md5(lock, name))
-        rows.append(Row(label, arch, json.loads(metrics), val_losses(per_name),
+        rows.append(Row(label, arch, read_scores(json.loads(metrics), name), val_losses(per_name),
                         train_seconds=None if timed is None else timed["seconds"]))
     return rows
 

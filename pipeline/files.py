@@ -43,9 +43,10 @@ def write_text(path, text: str):
     write_bytes(path, text.encode("utf-8"))
 
 
-def write_json(path, obj):
-    """JSON with sorted keys and a trailing newline: stable bytes, clean diffs."""
-    write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+def write_json(path, obj, sort_keys: bool = True):
+    """JSON with sorted keys (or in the order given) and a trailing newline: stable
+    bytes, clean diffs."""
+    write_text(path, json.dumps(obj, indent=2, sort_keys=sort_keys) + "\n")
 
 
 def sha256_bytes(data: bytes) -> str:

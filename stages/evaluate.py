@@ -8,6 +8,7 @@ from pipeline.evaluate import name_losses
 from pipeline.models import count_params
 from pipeline.params import TrainParams, load_params
 from pipeline.plots import write_csv
+from pipeline.scores import scores, scores_path
 from pipeline.device import resolve_device
 from stages.common import model_argument, params_option, stage
 
@@ -17,7 +18,8 @@ from stages.common import model_argument, params_option, stage
 @params_option
 @stage
 def evaluate(model, params_path):
-    """Full-split train/val/test loss of MODEL's checkpoint -> metrics/<MODEL>.json, and
+    """Full-split train/val/test loss of MODEL's checkpoint and its parameter count ->
+    metrics/<MODEL>.json (pipeline/scores.py), and
     each val and test name's summed loss -> metrics/names/<MODEL>.csv (for paired
     comparisons), computed on train.device."""
     device = resolve_device(TrainParams.load(load_params(params_path)).device)
@@ -25,7 +27,7 @@ def evaluate(model, params_path):
     ckpt.model.to(device)
     data, _ = model_data(ckpt.model.reads, ckpt.config)
     metrics = {**evaluate_model(ckpt.model, data), "params": count_params(ckpt.model)}
-    files.write_json(f"metrics/{model}.json", metrics)
+    files.write_json(scores_path(model), scores(model, metrics), sort_keys=False)
     write_csv(f"metrics/names/{model}.csv", ["split", "name", "events", "log_loss"],
               [{"split": split, "name": i, "events": int(n), "log_loss": f"{loss:.6f}"}
                for split in ("val", "test")

@@ -224,3 +224,14 @@ def test_compare_shows_the_time_the_train_stage_recorded(trained_project):
     assert result.exit_code == 0, result.output
     header, line = result.output.splitlines()[:2]
     assert "train time" in header and "–" in line
+
+
+def test_scores_are_held_under_the_models_name_and_read_in_either_layout():
+    from pipeline.scores import read_scores, scores
+
+    flat = {"train_loss": 1.77, "val_loss": 1.99, "test_loss": 1.98, "params": 76579}
+    held = scores("wavenet", flat)
+    # dvc exp show names a column by its key path when no other file has it: wavenet.val
+    assert list(held) == ["wavenet"] and list(held["wavenet"]) == ["train", "val", "test", "params"]
+    assert read_scores(held, "wavenet") == flat
+    assert read_scores(flat, "wavenet") == flat  # a revision from before this layout

@@ -258,7 +258,7 @@ def test_train_stage_fits_a_counted_model_and_writes_every_output(counted_projec
     assert (counted_project / "metrics/loss/wavenet.csv").read_text() == "step,log10_loss\n"
     result = CliRunner().invoke(main, ["evaluate", "wavenet"])
     assert result.exit_code == 0, result.output
-    assert "val_loss" in json.loads((counted_project / "metrics/wavenet.json").read_text())
+    assert "val" in json.loads((counted_project / "metrics/wavenet.json").read_text())["wavenet"]
 
 
 def test_lr_find_and_embedding_note_that_a_counted_model_has_neither(counted_project):

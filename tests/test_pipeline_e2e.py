@@ -14,6 +14,7 @@ import pytest
 
 from dvc_project import make_project, project_env, run, stages_run
 from pipeline.checkpoint import load_checkpoint
+from pipeline.scores import read_scores
 
 # enough steps that a kill lands mid-training; few enough to keep the test short
 # (compile off: compiling costs more than 2,000 steps; the compiled step is tested in test_train)
@@ -56,7 +57,7 @@ def test_repro_then_experiment(project):
     log = run(["dvc", "repro"], dest, env)
     assert stages_run(log) == EVERY_STAGE
     for model, params in (("mlp", 12_097), ("wavenet", 76_579)):
-        metrics = json.loads((dest / f"metrics/{model}.json").read_text())
+        metrics = read_scores(json.loads((dest / f"metrics/{model}.json").read_text()), model)
         assert metrics["params"] == params
         assert 1.5 < metrics["val_loss"] < 3.3  # 2,000 steps: well trained it is not
         assert len((dest / f"metrics/samples/{model}.txt").read_text().splitlines()) == 10
@@ -71,7 +72,7 @@ def test_repro_then_experiment(project):
         live = json.loads((dest / f"metrics/live/{model}/metrics.json").read_text())
         assert live["step"] == 2000 and live["val_loss"] == metrics["val_loss"]
     # the counted models: fitted in seconds, no learning rate, no embedding to map
-    ngram = json.loads((dest / "metrics/ngram.json").read_text())
+    ngram = read_scores(json.loads((dest / "metrics/ngram.json").read_text()), "ngram")
     assert 1.9 < ngram["val_loss"] < 2.0  # the 6-gram: 1.974 on the lecture split
     for model in ("ngram", "bigram"):
         assert (dest / f"metrics/lr_find/{model}.csv").read_text() == "exponent,loss,smoothed\n"
@@ -118,14 +119,14 @@ def test_repro_then_experiment(project):
         log = run(["dvc", "exp", "run", "-S", f"model.arch={arch}",
                    *extra], dest, env)
         assert stages_run(log) == WAVENET_SIDE, arch
-        metrics = json.loads((dest / "metrics/wavenet.json").read_text())
-        assert 1.5 < metrics["val_loss"] < 3.3, arch
+        metrics = json.loads((dest / "metrics/wavenet.json").read_text())["wavenet"]
+        assert 1.5 < metrics["val"] < 3.3, arch
         assert len((dest / "metrics/samples/wavenet.txt").read_text().splitlines()) == 10
 
     diff = json.loads(run(["dvc", "metrics", "diff", "--json"], dest, env))
     changed = {path for path, metrics in diff.items() if metrics}
     assert "metrics/wavenet.json" in changed and "metrics/mlp.json" not in changed
-    assert diff["metrics/wavenet.json"]["params"]["new"] < 76_579
+    assert diff["metrics/wavenet.json"]["wavenet.params"]["new"] < 76_579
 
     # a model's own train: subsection overrides train for that model only, and reruns
     # that model's side only

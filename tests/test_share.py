@@ -128,7 +128,7 @@ def workers(shared):
 
 def test_experiments_across_clones(shared, workers):
     alice, bob = workers["alice-h16"], workers["bob-h24"]
-    assert alice[1]["params"] < bob[1]["params"]
+    assert alice[1]["wavenet"]["params"] < bob[1]["wavenet"]["params"]
     assert alice[2]["models/mlp.safetensors"] == shared.seed_hashes["models/mlp.safetensors"]
     assert alice[2]["models/wavenet.safetensors"] != bob[2]["models/wavenet.safetensors"]
 
