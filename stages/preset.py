@@ -40,7 +40,8 @@ def run(name, params_path, queue):
     """Run preset NAME as a DVC experiment of that name (checked first)."""
     command = checked_command(name, params_path, queue)
     click.echo(shlex.join(command), err=True)
-    sys.exit(subprocess.run(command).returncode)
+    # the DVC installed beside this makemore, whether or not its bin/ is on PATH
+    sys.exit(subprocess.run([sys.executable, "-m", *command]).returncode)
 
 
 def checked_command(name, params_path, queue) -> list[str]:
