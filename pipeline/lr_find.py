@@ -26,7 +26,8 @@ def lr_sweep(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor, tp: Train
              p: LrFindParams, progress: bool = True) -> list[tuple[float, float]]:
     """(exponent, minibatch loss in nats) for each step of the sweep, training ``model``."""
     xs = exponents(p)
-    sweep = dataclasses.replace(tp, steps=p.steps, log_every=1, warmup_steps=0)
+    # the sweep's curve is its raw steps' losses: no weight average (train.ema) to keep
+    sweep = dataclasses.replace(tp, steps=p.steps, log_every=1, warmup_steps=0, ema=0.0)
     curve = train(model, X, Y, sweep, progress=progress, lr_at=lambda step: 10.0 ** xs[step])
     return [(x, 10.0 ** log10_loss) for x, (_, log10_loss) in zip(xs, curve)]
 

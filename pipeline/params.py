@@ -10,7 +10,7 @@ hyperparameter is declared once, in its config.
 
 import functools
 import re
-from dataclasses import MISSING, dataclass, replace
+from dataclasses import MISSING, asdict, dataclass, replace
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal, get_args, get_origin
 
@@ -186,6 +186,7 @@ class TrainParams(Section):
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     eval_every: int = Field(0, ge=0)  # steps between val scores; 0: only after the last
     keep: Literal["last", "best"] = "last"  # the weights saved: the last, or the best val
+    ema: Number = Field(0.0, ge=0.0, lt=1.0)  # decay of the weights' moving average; 0: off
 
     @model_validator(mode="after")
     def _warmup_within_steps(self):
@@ -196,6 +197,12 @@ class TrainParams(Section):
             raise ValueError("keep must be last while train.eval_every is 0 (best needs "
                              "val scores during training), got 'best'")
         return self
+
+    def record(self) -> dict:
+        """The params as a checkpoint records them: every key, but ``ema`` only when it
+        is on, so a run without averaging records (and saves) what it did without the key."""
+        return {key: value for key, value in asdict(self).items()
+                if key != "ema" or value}
 
     @classmethod
     def load(cls, params, model: str | None = None):

@@ -27,6 +27,10 @@ from pipeline.params import TrainParams
 
 # Minibatches are drawn this many steps at a time.
 INDEX_CHUNK = 1000
+# train.ema: the batch-norm statistics of the averaged weights are those of this many
+# training batches (or of all training rows at once, where they are fewer than this many
+# batches' worth): see WeightAverage.
+STATISTICS_BATCHES = 200
 
 
 def learning_rate(step: int, p: TrainParams) -> float:
@@ -142,7 +146,9 @@ def train(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor, p: TrainPara
     run, and the steps/s after the first step. ``lr_at(step)``, if given, replaces
     the schedule of ``p`` (the learning-rate finder's sweep). ``look(steps done, mean
     training loss since the last look)``, if given, is called every ``eval_every``
-    steps and after the last (only then where ``eval_every`` is 0).
+    steps and after the last (only then where ``eval_every`` is 0). With ``train.ema``
+    each look sees, and the model ends with, the moving average of the weights
+    (``WeightAverage``).
     """
     lr_at = lr_at or functools.partial(learning_rate, p=p)
     # A fixed thread count: results then do not depend on the machine's core count,
@@ -153,6 +159,8 @@ def train(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor, p: TrainPara
     X, Y = X.to(device), Y.to(device)
     optimizer = make_optimizer(model, p)
     step_fn = _step_function(model, p, progress)
+    # outside the step function, so every step function (compiled or not) is unchanged
+    average = WeightAverage(model, X, Y, p) if p.ema else None
     bucketed = _compiles_autograd_step(model, p)
     # Every step's loss, turned into numbers once, at the end. One buffer, not a tensor
     # per step: 0-d tensors kept from each step pin the heap between that step's
@@ -169,6 +177,8 @@ def train(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor, p: TrainPara
             for group in optimizer.param_groups:
                 group["lr"] = lr
         losses[step] = step_fn(optimizer, xb, yb)
+        if average:
+            average.update()
         if step == 0:
             first_step = time.perf_counter()
         if (step + 1) % p.log_every == 0 or step + 1 == p.steps:
@@ -176,9 +186,15 @@ def train(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor, p: TrainPara
             bar.set_postfix(loss=f"{losses[step].item():.4f}", lr=f"{lr:g}", refresh=False)
         if look and ((step + 1) % (p.eval_every or p.steps) == 0 or step + 1 == p.steps):
             looked = time.perf_counter()
+            if average:  # the look scores (and keep: best keeps) the averaged weights
+                average.swap_in()
             val_loss = look(step + 1, losses[last_look:step + 1].mean().item())
+            if average and step + 1 < p.steps:  # after the last look they stay
+                average.swap_out()
             bar.set_postfix(loss=f"{losses[step].item():.4f}", val=f"{val_loss:.4f}", lr=f"{lr:g}")
             last_look, looking = step + 1, looking + time.perf_counter() - looked
+    if average and not average.swapped_in:
+        average.swap_in()  # the model ends holding the averaged weights
     bar.close()
     finished = time.perf_counter()
     rate = (p.steps - 1) / (finished - first_step) if p.steps > 1 else float("nan")
@@ -190,6 +206,98 @@ def train(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor, p: TrainPara
               f"(first step {first_step - started:.1f}s, then {rate:.0f} steps/s)"
               + (f"; scoring val took {looking:.1f}s" if look else ""))
     return loss_curve(losses.log10(), p.log_every)
+
+
+class WeightAverage:
+    """``train.ema``: an exponential moving average of the parameters, updated after each
+    optimizer step, shadow = decay * shadow + (1 - decay) * param, in float32, starting
+    from the initial weights. Buffers other than batch-norm statistics are not averaged:
+    the averaged model uses the model's own.
+
+    ``swap_in`` puts the averaged weights into the model and recomputes its batch-norm
+    statistics for them; ``swap_out`` puts back the raw weights and statistics exactly, so
+    training goes on as it would have without the average. The update draws no random
+    numbers, and the recomputing pass gives back any it draws (dropout), so the raw
+    weights are those of the same run without ``ema``.
+    """
+
+    def __init__(self, model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor,
+                 p: TrainParams):
+        self.model, self.weight = model, 1.0 - p.ema
+        self.params = list(model.parameters())
+        with torch.no_grad():
+            self.shadow = [q.detach().float().clone() for q in self.params]
+        self.norms = [m for m in model.modules()
+                      if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+        self.loss_of = functools.partial(_autograd_loss, model,
+                                         getattr(torch, p.matmul_precision))
+        self.batches = _statistics_batches(X, Y, p) if self.norms else []
+        self.saved = None  # the raw weights and statistics while the average is in
+
+    @property
+    def swapped_in(self) -> bool:
+        return self.saved is not None
+
+    @torch.no_grad()
+    def update(self):
+        torch._foreach_lerp_(self.shadow, self.params, self.weight)
+
+    @torch.no_grad()
+    def swap_in(self):
+        self.saved = [t.detach().clone() for t in self.params + self._statistics()]
+        for param, average in zip(self.params, self.shadow):
+            param.copy_(average)
+        if self.norms:
+            self._recompute_statistics()
+
+    @torch.no_grad()
+    def swap_out(self):
+        for tensor, raw in zip(self.params + self._statistics(), self.saved):
+            tensor.copy_(raw)
+        self.saved = None
+
+    def _statistics(self) -> list[torch.Tensor]:
+        return [t for m in self.norms
+                for t in (m.running_mean, m.running_var, m.num_batches_tracked)]
+
+    @torch.no_grad()
+    def _recompute_statistics(self):
+        """Batch-norm running statistics for the averaged weights: those of the raw
+        weights belong to other weights. The averaged model runs forward in training mode
+        over ``self.batches`` (see ``_statistics_batches``), each batch norm keeping the
+        cumulative average of their batch statistics (momentum None, from reset stats):
+        an estimate of the statistics that training takes per batch, as the running
+        average estimates them for the raw weights. Training mode keeps dropout on, as
+        training saw it when those statistics were taken; its random draws are given
+        back (fork_rng), so the training after the pass draws what it would have."""
+        was_training = self.model.training
+        momenta = [m.momentum for m in self.norms]
+        for m in self.norms:
+            m.reset_running_stats()
+            m.momentum = None
+        device = self.params[0].device
+        self.model.train()
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            for xb, yb in self.batches:
+                self.loss_of(xb, yb)
+        self.model.train(was_training)
+        for m, momentum in zip(self.norms, momenta):
+            m.momentum = momentum
+
+
+def _statistics_batches(X: torch.Tensor, Y: torch.Tensor, p: TrainParams) -> list[tuple]:
+    """The training batches that batch-norm statistics are recomputed on: all training rows
+    as one batch where they are at most ``STATISTICS_BATCHES`` batches' worth (the exact
+    statistics of the training data), else ``STATISTICS_BATCHES`` batches of
+    ``batch_size`` rows drawn uniformly as the trainer draws them (its generator, seeded
+    with ``train.seed``): the same batches at every look, so a run repeats byte for byte.
+    Sequences keep their full width: padding (target -1) moves no statistic."""
+    if len(X) <= STATISTICS_BATCHES * p.batch_size:
+        return [(X.long(), Y.long())]
+    generator = torch.Generator().manual_seed(p.seed)
+    ix = torch.randint(0, len(X), (STATISTICS_BATCHES, p.batch_size), generator=generator)
+    ix = ix.to(X.device)
+    return list(zip(X[ix].long(), Y[ix].long()))
 
 
 def fit_by_counting(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor,

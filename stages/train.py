@@ -1,6 +1,5 @@
 import math
 import time
-from dataclasses import asdict
 
 import click
 
@@ -65,7 +64,7 @@ def train(model, params_path, quiet):
         curve, step, record = [], 0, {"fitted_by": "counting"}
     else:
         curve = train_model(net, X, Y, tp, progress=not quiet, look=watch)
-        step, record = tp.steps, asdict(tp)
+        step, record = tp.steps, tp.record()
     seconds = time.perf_counter() - started
     best = watch.finish()
     if best is not None:

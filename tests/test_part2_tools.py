@@ -75,11 +75,13 @@ def test_sweep_trains_with_the_rising_learning_rate(monkeypatch):
     def recording_train(model, X, Y, p, progress, lr_at):
         seen.extend(lr_at(step) for step in range(p.steps))
         assert p.steps == 5 and p.log_every == 1 and p.batch_size == LECTURE.batch_size
+        assert p.ema == 0.0  # the sweep's curve is of raw steps: no weight average kept
         return [(step + 1, 0.5) for step in range(p.steps)]
 
     monkeypatch.setattr(lr_find, "train", recording_train)
     p = LrFindParams(steps=5, min_exp=-2.0, max_exp=0.0, smoothing=1)
-    points = lr_sweep(None, None, None, LECTURE, p, progress=False)
+    points = lr_sweep(None, None, None, dataclasses.replace(LECTURE, ema=0.99), p,
+                      progress=False)
     assert seen == pytest.approx([0.01, 10 ** -1.5, 0.1, 10 ** -0.5, 1.0])
     assert points == [(x, pytest.approx(10 ** 0.5)) for x in (-2.0, -1.5, -1.0, -0.5, 0.0)]
 

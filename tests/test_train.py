@@ -94,17 +94,23 @@ def test_loss_curve_means_blocks():
     assert curve == [(2, 2.0), (4, 3.0), (5, 5.0)]
 
 
-def _tiny_run(seed, hand_backward=True, compile=False, **train_params):
+def _tiny_data():
     torch.manual_seed(0)
     X = torch.randint(0, 5, (200, 4))
-    Y = (X.sum(1) % 5)  # learnable
-    cfg = make_config("hierarchical", vocab_size=5, block_size=4, n_embd=4, hidden=16)
-    model = build_model(cfg, seed=seed)
+    return X, (X.sum(1) % 5)  # learnable
+
+
+TINY = make_config("hierarchical", vocab_size=5, block_size=4, n_embd=4, hidden=16)
+
+
+def _tiny_run(seed, hand_backward=True, compile=False, look=None, model=None, **train_params):
+    X, Y = _tiny_data()
+    model = model or build_model(TINY, seed=seed)
     if not hand_backward:  # leaves the trainer only autograd
         model.supports_forward_backward = lambda: False
     p = dataclasses.replace(LECTURE, steps=300, log_every=100, seed=seed, compile=compile,
                             **train_params)
-    return model, train(model, X, Y, p, progress=False)
+    return model, train(model, X, Y, p, progress=False, look=look)
 
 
 def test_training_lowers_the_loss_and_is_repeatable():
@@ -213,3 +219,116 @@ def test_a_failed_compile_falls_back_to_eager(monkeypatch, capsys):
     _assert_same_function(_tiny_transformer_run(compile=False),
                           _tiny_transformer_run(compile=True))
     assert "torch.compile failed (" in capsys.readouterr().err
+
+
+def _state(model) -> dict:
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def _assert_same_state(a: dict, b: dict):
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_ema_0_trains_as_without_the_key():
+    off = dataclasses.replace(LECTURE, ema=0.0)
+    assert LECTURE.ema == 0.0 and "ema" not in off.record()  # nor in the checkpoint's record
+    assert dataclasses.replace(LECTURE, ema=0.9).record()["ema"] == 0.9
+    without, curve = _tiny_run(seed=3)
+    with_key, curve_0 = _tiny_run(seed=3, ema=0.0)
+    assert curve_0 == curve
+    _assert_same_state(_state(with_key), _state(without))
+
+
+def _batch_norms(model):
+    return [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+
+
+def test_ema_scores_and_ends_with_the_average_of_every_steps_weights():
+    decay = 0.99
+    raw = [dict(build_model(TINY, seed=3).named_parameters())]  # the initial weights
+
+    plain = build_model(TINY, seed=3)
+
+    def every_step(step, loss):
+        raw.append({k: v.detach().clone() for k, v in plain.named_parameters()})
+        return 0.0
+    _, plain_curve = _tiny_run(seed=3, eval_every=1, look=every_step, model=plain)
+    average = {k: v.detach().clone() for k, v in raw[0].items()}  # by hand, step by step
+    averages = [average]
+    for weights in raw[1:]:
+        average = {k: average[k] + (1 - decay) * (weights[k] - average[k]) for k in average}
+        averages.append(average)
+
+    looked, averaged = {}, build_model(TINY, seed=3)
+
+    def look(step, loss):
+        assert averaged.training
+        looked[step] = _state(averaged)
+        return 0.0
+    _, curve = _tiny_run(seed=3, ema=decay, eval_every=100, look=look, model=averaged)
+    assert curve == plain_curve  # the raw steps are the same: looks swap the average back out
+    final = dict(averaged.named_parameters())
+    for step in (100, 200, 300):
+        for key, value in averages[step].items():
+            torch.testing.assert_close(looked[step][key], value, atol=1e-6, rtol=0.0)
+    _assert_same_state(looked[300], _state(averaged))  # it ends with the last look's weights
+    assert any(not torch.allclose(final[k], raw[-1][k], atol=1e-3) for k in final)
+
+    # the batch-norm statistics are those of the averaged weights on the training data: one
+    # training-mode pass over all 200 windows (fewer than STATISTICS_BATCHES batches' worth)
+    reference = build_model(TINY, seed=0)
+    reference.load_state_dict(averaged.state_dict())
+    for norm in _batch_norms(reference):
+        norm.reset_running_stats()
+        norm.momentum = None
+    with torch.no_grad():
+        reference.train()(*_tiny_data())
+    norms, raw_norms = _batch_norms(averaged), _batch_norms(plain)
+    assert norms and all(n.momentum == 0.1 for n in norms)  # momentum back as it was
+    for norm, ref, raw_norm in zip(norms, _batch_norms(reference), raw_norms):
+        for name in ("running_mean", "running_var"):
+            value = getattr(norm, name)
+            assert torch.isfinite(value).all()
+            torch.testing.assert_close(value, getattr(ref, name), atol=1e-6, rtol=1e-5)
+            assert not torch.allclose(value, getattr(raw_norm, name), atol=1e-3)
+
+
+def test_ema_runs_repeat_byte_for_byte_with_or_without_looks():
+    from safetensors.torch import save
+    first, curve = _tiny_run(seed=3, ema=0.99)
+    again, curve_again = _tiny_run(seed=3, ema=0.99)
+    looked, curve_looked = _tiny_run(seed=3, ema=0.99, eval_every=70, look=lambda s, l: 0.0)
+    assert curve == curve_again == curve_looked
+    assert save(_state(first)) == save(_state(again)) == save(_state(looked))
+    autograd, _ = _tiny_run(seed=3, ema=0.99, hand_backward=False)
+    _assert_same_training((first, curve), (autograd, curve))
+
+
+def test_ema_with_dropout_and_masked_batch_norm_draws_what_training_would():
+    """The gated WaveNet (batch norm over the events only, dropout): the recomputing pass
+    runs in training mode, and gives its dropout draws back, so the steps are unchanged."""
+    X, Y = TINY_NAMES
+    cfg = make_config("gated", vocab_size=27, block_size=4, n_embd=8, residual=8, skip=8,
+                      dropout=0.2)
+
+    def run(**train_params):
+        model = build_model(cfg, seed=3)
+        p = dataclasses.replace(LECTURE, steps=60, batch_size=4, log_every=20, optimizer="adamw",
+                                lr=0.01, seed=3, eval_every=20, **train_params)
+        return model, train(model, X, Y, p, progress=False, look=lambda s, l: 0.0)
+    plain, curve = run()
+    averaged, curve_averaged = run(ema=0.9)
+    assert curve_averaged == curve
+    for norm, raw_norm in zip(_batch_norms(averaged), _batch_norms(plain)):
+        assert torch.isfinite(norm.running_var).all() and norm.running_var.min() > 0
+        assert not torch.allclose(norm.running_mean, raw_norm.running_mean, atol=1e-4)
+
+
+def test_ema_leaves_the_compiled_hand_derived_step_as_it_is():
+    """The average is kept outside the step function: the compiled step trains with it as
+    the eager one does, and swapping weights in and out at the looks compiles nothing new."""
+    torch._dynamo.reset()  # a fresh cache: each model compiles its step once
+    graphs = torch._dynamo.utils.counters["stats"]["unique_graphs"]
+    compiled = _tiny_run(seed=3, compile=True, ema=0.99, eval_every=100, look=lambda s, l: 0.0)
+    assert torch._dynamo.utils.counters["stats"]["unique_graphs"] == graphs + 1
+    _assert_same_training(_tiny_run(seed=3, ema=0.99), compiled)

@@ -49,8 +49,11 @@ class SequenceBatchNorm(nn.BatchNorm1d):
         mean = (x * m).sum((0, 1)) / n
         var = ((x - mean).square() * m).sum((0, 1)) / n
         with torch.no_grad():  # as nn.BatchNorm1d: the running variance is unbiased
-            self.running_mean.lerp_(mean, self.momentum)
-            self.running_var.lerp_(var * n / (n - 1).clamp(min=1), self.momentum)
+            # momentum None: the cumulative average over the batches seen, as nn.BatchNorm1d
+            factor = (self.momentum if self.momentum is not None
+                      else 1.0 / (int(self.num_batches_tracked) + 1))
+            self.running_mean.lerp_(mean, factor)
+            self.running_var.lerp_(var * n / (n - 1).clamp(min=1), factor)
             self.num_batches_tracked.add_(1)
         return (x - mean) * torch.rsqrt(var + self.eps) * self.weight + self.bias
 
