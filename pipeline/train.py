@@ -165,7 +165,7 @@ def train(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor, p: TrainPara
     # Every step's loss, turned into numbers once, at the end. One buffer, not a tensor
     # per step: 0-d tensors kept from each step pin the heap between that step's
     # (batch, vocab) buffers, so glibc can reuse none of it; with a 4,135-letter
-    # vocabulary 20,000 steps grew to 10 GB that way (docs/data.md).
+    # vocabulary 20,000 steps of the MLP peaked at 11 GB that way (docs/data.md).
     losses = torch.empty(p.steps, device=device)
     bar = tqdm(total=p.steps, disable=not progress, unit="step", mininterval=1.0,
                dynamic_ncols=True)

@@ -83,3 +83,18 @@ def test_an_unknown_preset_is_one_line(monkeypatch):
     assert result.exit_code == 1
     assert result.output.startswith("error: no preset 'tf-1x1' in presets/ (presets: ")
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_run_uses_the_dvc_beside_this_python(monkeypatch):
+    """`makemore preset run` works where the venv's bin/ is not on PATH: it runs DVC as
+    `python -m dvc` with its own interpreter."""
+    import subprocess
+    import sys
+
+    ran = []
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(subprocess, "run", lambda argv: ran.append(argv) or
+                        subprocess.CompletedProcess(argv, 0))
+    result = CliRunner().invoke(main, ["preset", "run", "tf-64x4-d01", "--queue"])
+    assert result.exit_code == 0, result.output
+    assert ran[0][:6] == [sys.executable, "-m", "dvc", "exp", "run", "-n"]
