@@ -18,6 +18,7 @@ from safetensors.torch import save as save_tensors
 from pipeline import files
 from pipeline.errors import PipelineError
 from pipeline.models import ModelConfig, build_model, config_from_json
+from pipeline.params import ensemble_sections
 from pipeline.vocab import Vocabulary
 
 META_KEY = "makemore"
@@ -30,6 +31,14 @@ class Checkpoint:
     vocab: Vocabulary
     step: int
     train: dict  # the training params that produced it, for the record
+
+
+def checkpoint_path(params: dict, model: str) -> str:
+    """Where MODEL's checkpoint is: models/<MODEL>.safetensors, or for an entry of
+    params.yaml's ensembles, ensembles/<MODEL>.safetensors (outside models/, on which
+    the ensemble stage depends)."""
+    folder = "ensembles" if model in ensemble_sections(params) else "models"
+    return f"{folder}/{model}.safetensors"
 
 
 def save_checkpoint(path, ckpt: Checkpoint):

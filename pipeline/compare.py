@@ -49,12 +49,14 @@ def read_rows(rev: str | None) -> list[Row]:
     params = yaml.safe_load(params)
     lock = read("dvc.lock")  # the checkpoints' md5s, which name their training times
     rows = []
-    for name, section in models_of(params).items():
+    ensembles = params.get("ensembles") or {}
+    for name, section in {**models_of(params), **dict.fromkeys(ensembles)}.items():
         metrics, per_name = read(scores_path(name)), read(f"metrics/names/{name}.csv")
         if metrics is None or per_name is None:
             continue
         label = name if rev is None else f"{rev}:{name}"
-        arch = params[section].get("arch", "mlp") if section in params else "?"
+        arch = ("ensemble" if name in ensembles else
+                params[section].get("arch", "mlp") if section in params else "?")
         timed = train_time.recorded(train_time.checkpoint_md5(lock, name))
         rows.append(Row(label, arch, read_scores(json.loads(metrics), name), val_losses(per_name),
                         train_seconds=None if timed is None else timed["seconds"]))

@@ -278,6 +278,48 @@ def model_section(params, model: str) -> str:
     return models[model]
 
 
+def ensemble_sections(params) -> dict[str, dict]:
+    """params.yaml's ``ensembles`` (optional, none by default): name -> its entry, each
+    named as a model is and unlike any model."""
+    ensembles, models = _mapping(params, "ensembles", optional=True), model_sections(params)
+    for name in ensembles:
+        if not isinstance(name, str) or not MODEL_NAME.fullmatch(name):
+            raise PipelineError(f"params.yaml: ensembles.{name} must be named with lower-case "
+                                "letters, digits, '-' and '_' (it names the ensemble's files)")
+        if name in models:
+            raise PipelineError(f"params.yaml: ensembles.{name} has the name of a model of "
+                                "models; give the ensemble its own (it names its files)")
+    return ensembles
+
+
+@strict_dataclass
+class EnsembleParams:
+    """An entry of params.yaml's ``ensembles``: a mixture of models of ``models``, its
+    weights fitted on val (dvc.yaml's ensemble stage)."""
+
+    members: list[str] = Field(min_length=2, description="a list of at least two names of "
+                                                         "params.yaml's models")
+    mix: Literal["linear"] = "linear"
+
+    @classmethod
+    def load(cls, params, name: str):
+        ensembles = ensemble_sections(params)
+        if name not in ensembles:
+            raise PipelineError(f"params.yaml: no ensemble {name!r} in ensembles "
+                                f"(ensembles: {', '.join(ensembles) or 'none'})")
+        entry = _validate(cls, _mapping(ensembles, name, f"ensembles.{name}"),
+                          lambda key: f"ensembles.{name}")
+        models = model_sections(params)
+        for member in entry.members:
+            if member not in models:
+                raise PipelineError(f"params.yaml: ensembles.{name}.members names {member!r}, "
+                                    f"not a model of models (models: {', '.join(models)})")
+        if len(set(entry.members)) < len(entry.members):
+            raise PipelineError(f"params.yaml: ensembles.{name}.members names a model twice, "
+                                f"got {entry.members}")
+        return entry
+
+
 @dataclass(frozen=True)
 class ModelParams:
     """A model's section, checked against its architecture's config class: the

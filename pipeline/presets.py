@@ -61,13 +61,18 @@ def merge(base: dict, override: dict) -> dict:
     return out
 
 
-def set_params(params: dict, prefix="") -> list[str]:
-    """``key.path=value`` for every leaf, as ``dvc exp run -S`` takes them."""
+def set_params(params: dict, prefix="", known: dict | None = None) -> list[str]:
+    """``key.path=value`` for every leaf, as ``dvc exp run -S`` takes them. Where
+    ``known`` (params.yaml) lacks a key, ``++key.path=value`` adds it whole: a new
+    model's section, a new entry of models or ensembles."""
     out = []
     for key, value in params.items():
         path = f"{prefix}{key}"
-        if isinstance(value, dict) and value:
-            out += set_params(value, f"{path}.")
+        if known is not None and key not in known:
+            out.append(f"++{path}={yaml_value(value)}")
+        elif isinstance(value, dict) and value:
+            below = known.get(key) if known is not None else None
+            out += set_params(value, f"{path}.", below if isinstance(below, dict) else None)
         else:
             out.append(f"{path}={yaml_value(value)}")
     return out
@@ -79,10 +84,12 @@ def yaml_value(value) -> str:
         "\n...").strip()
 
 
-def exp_run_command(name: str, queue=False, folder=PRESETS_DIR) -> list[str]:
-    """The ``dvc exp run`` argument list that runs preset ``name`` (no shell)."""
+def exp_run_command(name: str, queue=False, folder=PRESETS_DIR,
+                    params: dict | None = None) -> list[str]:
+    """The ``dvc exp run`` argument list that runs preset ``name`` (no shell); keys that
+    ``params`` (params.yaml) lacks are added."""
     command = ["dvc", "exp", "run", "-n", name, *(["--queue"] if queue else [])]
-    for setting in set_params(preset_params(name, folder)):
+    for setting in set_params(preset_params(name, folder), known=params):
         command += ["-S", setting]
     return command
 
@@ -99,4 +106,6 @@ def check_preset(name: str, params: dict, folder=PRESETS_DIR) -> dict:
     for model in p.model_sections(merged):
         p.ModelParams.load(merged, model)
         p.TrainParams.load(merged, model)
+    for ensemble in p.ensemble_sections(merged):
+        p.EnsembleParams.load(merged, ensemble)
     return merged

@@ -67,7 +67,8 @@ def recorded(md5: str | None) -> dict | None:
 
 
 def checkpoint_md5(lock_text: str | None, model: str) -> str | None:
-    """The md5 dvc.lock (its text) gives models/<model>.safetensors; None without one."""
+    """The md5 dvc.lock (its text) gives models/<model>.safetensors (an ensemble's:
+    ensembles/<model>.safetensors); None without one."""
     try:
         lock = yaml.safe_load(lock_text) if lock_text else None
     except yaml.YAMLError:
@@ -75,6 +76,7 @@ def checkpoint_md5(lock_text: str | None, model: str) -> str | None:
     stages = lock.get("stages") if isinstance(lock, dict) else None
     for stage in (stages or {}).values():
         for out in (stage or {}).get("outs") or []:
-            if out.get("path") == f"models/{model}.safetensors":
+            if out.get("path") in (f"models/{model}.safetensors",
+                                   f"ensembles/{model}.safetensors"):
                 return out.get("md5")
     return None

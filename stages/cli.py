@@ -15,6 +15,7 @@ COMMANDS = {  # name -> "module:attribute" of its click command
     "windows": "stages.windows:windows",
     "sequences": "stages.sequences:sequences",
     "train": "stages.train:train",
+    "ensemble": "stages.ensemble:ensemble",
     "evaluate": "stages.evaluate:evaluate",
     "sample": "stages.sample:sample",
     "lr-find": "stages.lr_find:lr_find",
@@ -46,8 +47,8 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, lazy_commands=COMMANDS)
 def main():
-    """The makemore pipeline's stages: fetch, split, windows, sequences, train, evaluate, sample,
-    lr-find, embedding; and two for experiments: preset (named experiments) and compare
+    """The makemore pipeline's stages: fetch, split, windows, sequences, train, ensemble,
+    evaluate, sample, lr-find, embedding; and two for experiments: preset (named experiments) and compare
     (the leaderboard, with paired intervals)."""
 
 

@@ -1,7 +1,7 @@
 import click
 
 from pipeline import files
-from pipeline.checkpoint import load_checkpoint
+from pipeline.checkpoint import checkpoint_path, load_checkpoint
 from pipeline.data import model_data
 from pipeline.evaluate import evaluate as evaluate_model
 from pipeline.evaluate import name_losses
@@ -22,8 +22,9 @@ def evaluate(model, params_path):
     metrics/<MODEL>.json (pipeline/scores.py), and
     each val and test name's summed loss -> metrics/names/<MODEL>.csv (for paired
     comparisons), computed on train.device."""
-    device = resolve_device(TrainParams.load(load_params(params_path)).device)
-    ckpt = load_checkpoint(f"models/{model}.safetensors")
+    params = load_params(params_path)
+    device = resolve_device(TrainParams.load(params).device)
+    ckpt = load_checkpoint(checkpoint_path(params, model))
     ckpt.model.to(device)
     data, _ = model_data(ckpt.model.reads, ckpt.config)
     metrics = {**evaluate_model(ckpt.model, data), "params": count_params(ckpt.model)}

@@ -46,8 +46,9 @@ def run(name, params_path, queue):
 
 def checked_command(name, params_path, queue) -> list[str]:
     """The dvc command of preset NAME, once its params pass every stage's checks."""
-    check_preset(name, load_params(params_path))
-    return exp_run_command(name, queue)
+    params = load_params(params_path)
+    check_preset(name, params)
+    return exp_run_command(name, queue, params=params)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ import click
 import torch
 
 from pipeline import files
-from pipeline.checkpoint import load_checkpoint
+from pipeline.checkpoint import checkpoint_path, load_checkpoint
 from pipeline.errors import PipelineError
 from pipeline.params import SampleParams, load_params
 from pipeline.sample import Controls, sample_kept, sample_report
@@ -35,7 +35,8 @@ def sample(model, params_path, count, seed, temperature, top_k, prefix, novel, u
            metrics):
     """Sample names from MODEL's checkpoint, seeded and repeatable. By hand it prints
     them; with --metrics it writes the pipeline's outputs and the share of new names."""
-    p = SampleParams.load(load_params(params_path))
+    params = load_params(params_path)
+    p = SampleParams.load(params)
     hand_options = (count, seed, temperature != 1.0, top_k, prefix, novel, unique, out != "-")
     if metrics and any(hand_options):
         raise PipelineError("--metrics writes the stage's outputs from params.yaml alone: "
@@ -44,7 +45,7 @@ def sample(model, params_path, count, seed, temperature, top_k, prefix, novel, u
     check_options(count, seed, temperature, top_k)
     # one thread: at sampling's sizes a second one mostly waits (and the bits are the same)
     torch.set_num_threads(1)
-    path = f"models/{model}.safetensors"
+    path = checkpoint_path(params, model)
     ckpt = load_checkpoint(path)
     check_vocabulary(prefix, top_k, ckpt.vocab, path, p.max_length)
     controls = Controls(temperature, top_k, prefix)

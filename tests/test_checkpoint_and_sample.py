@@ -204,9 +204,9 @@ def test_help_lists_every_command():
     assert result.exit_code == 0
     listed = [line.split()[0] for line in result.output.split("Commands:")[1].splitlines()
               if line.strip()]
-    assert listed == sorted(COMMANDS) == ["compare", "embedding", "evaluate", "fetch", "lr-find",
-                                          "preset", "sample", "sequences", "split", "train",
-                                          "windows"]
+    assert listed == sorted(COMMANDS) == ["compare", "embedding", "ensemble", "evaluate", "fetch",
+                                          "lr-find", "preset", "sample", "sequences", "split",
+                                          "train", "windows"]
 
 
 def _stop_row_zero_first(forward):

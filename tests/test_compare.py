@@ -235,3 +235,31 @@ def test_scores_are_held_under_the_models_name_and_read_in_either_layout():
     assert list(held) == ["wavenet"] and list(held["wavenet"]) == ["train", "val", "test", "params"]
     assert read_scores(held, "wavenet") == flat
     assert read_scores(flat, "wavenet") == flat  # a revision from before this layout
+
+
+def test_an_ensemble_is_compared_as_a_model(trained_project):
+    """An ensemble of params.yaml's ensembles gets its row, arch 'ensemble', and the time
+    of its members and its fit, found by its checkpoint's md5 in dvc.lock."""
+    from stages.cli import main
+
+    project, member_md5 = trained_project
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["ngram"]["ngram"] = {"order": 2}
+    params["ensembles"] = {"mix": {"members": ["wavenet", "ngram"]}}
+    (project / "params.yaml").write_text(yaml.safe_dump(params))
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
+    subprocess.run(git + ["add", "-A"], cwd=project, check=True)
+    subprocess.run(git + ["commit", "-qm", "run"], cwd=project, check=True)  # for DVCLive
+    for command in (["train", "ngram", "--quiet"], ["ensemble", "mix"], ["evaluate", "mix"]):
+        result = CliRunner().invoke(main, command)
+        assert result.exit_code == 0, result.output
+    md5 = hashlib.md5((project / "ensembles/mix.safetensors").read_bytes()).hexdigest()
+    lock = yaml.safe_load((project / "dvc.lock").read_text())
+    lock["stages"]["ensemble@mix"] = {"cmd": ["python -m stages.ensemble mix"], "outs": [
+        {"path": "ensembles/mix.safetensors", "hash": "md5", "md5": md5}]}
+    (project / "dvc.lock").write_text(yaml.safe_dump(lock))
+    rows = {row.label: row for row in read_rows(None)}
+    assert rows["mix"].arch == "ensemble"
+    members = json.loads((project / "cache/train_seconds" / f"{member_md5}.json").read_text())
+    assert rows["mix"].train_seconds >= members["seconds"]
+    assert rows["mix"].metrics["val_loss"] <= rows["wavenet"].metrics["val_loss"] + 1e-9

@@ -98,3 +98,14 @@ def test_run_uses_the_dvc_beside_this_python(monkeypatch):
     result = CliRunner().invoke(main, ["preset", "run", "tf-64x4-d01", "--queue"])
     assert result.exit_code == 0, result.output
     assert ran[0][:6] == [sys.executable, "-m", "dvc", "exp", "run", "-n"]
+
+
+def test_keys_params_yaml_lacks_are_added_whole():
+    """A preset that adds a model (its section and its models entry) or an ensemble
+    gets `++`, which dvc exp run -S needs to add a key; keys params.yaml has keep `=`."""
+    known = {"models": {"mlp": "baseline"}, "ensembles": {}, "model": {"n_embd": 24}}
+    preset = {"models": {"tf": "tf"}, "tf": {"arch": "transformer", "block_size": None},
+              "ensembles": {"mix": {"members": ["mlp", "tf"]}}, "model": {"n_embd": 32}}
+    assert set_params(preset, known=known) == [
+        "++models.tf=tf", "++tf={arch: transformer, block_size: null}",
+        "++ensembles.mix={members: [mlp, tf]}", "model.n_embd=32"]

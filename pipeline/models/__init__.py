@@ -9,7 +9,9 @@ evaluation and sampling use only this contract. To add an architecture, write it
 module and register it in ``ARCHS``.
 
 A model with a ``fit(X, Y)`` method (the bigram, the n-gram) is fitted by counting
-the training events instead of by gradient steps; it has no learning rate.
+the training events instead of by gradient steps; it has no learning rate. The
+ensemble is built from trained models' checkpoints (params.yaml's ensembles), never
+from a model section.
 """
 
 import torch
@@ -18,6 +20,7 @@ from pipeline.models.bigram import Bigram
 from pipeline.models.bow import BoW
 from pipeline.models.config import ModelConfig, ParamError
 from pipeline.models.dilated import DilatedWaveNet
+from pipeline.models.ensemble import Ensemble
 from pipeline.models.gated import GatedWaveNet
 from pipeline.models.hierarchical import WaveNet
 from pipeline.models.mlp import MLP
@@ -37,6 +40,7 @@ ARCHS = {
     "gru": GRU,
     "lstm": LSTM,
     "bow": BoW,
+    "ensemble": Ensemble,  # params.yaml's ensembles, never a model section's arch
 }
 # checkpoints written before model.arch existed name the hierarchical model "wavenet"
 _OLD_NAMES = {"wavenet": "hierarchical"}
