@@ -299,7 +299,7 @@ class EnsembleParams:
 
     members: list[str] = Field(min_length=2, description="a list of at least two names of "
                                                          "params.yaml's models")
-    mix: Literal["linear"] = "linear"
+    mix: Literal["linear", "loglinear"] = "linear"
 
     @classmethod
     def load(cls, params, name: str):

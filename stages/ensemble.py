@@ -7,7 +7,7 @@ from pipeline.checkpoint import Checkpoint, checkpoint_path, load_checkpoint, sa
 from pipeline.data import model_data
 from pipeline.errors import PipelineError
 from pipeline.evaluate import rows_per_pass, split_loss
-from pipeline.models import build_model, make_config
+from pipeline.models import ParamError, build_model, make_config
 from pipeline.params import EnsembleParams, load_params
 from stages.common import model_argument, params_option, stage
 
@@ -18,8 +18,9 @@ from stages.common import model_argument, params_option, stage
 @stage
 def ensemble(model, params_path):
     """Mix the trained models named in params.yaml's ensembles.MODEL.members: their
-    next-character distributions, weighted, with the weights that give val its lowest
-    loss (EM) -> ensembles/MODEL.safetensors, a checkpoint holding every member, which
+    next-character distributions, weighted (mix: linear) or multiplied, each raised to
+    its weight (mix: loglinear), with the weights that give val its lowest loss ->
+    ensembles/MODEL.safetensors, a checkpoint holding every member, which
     the evaluate and sample stages read as any model's.
 
     Its training time, for makemore compare, is the sum of its members' (as recorded
@@ -43,11 +44,14 @@ def ensemble(model, params_path):
     data, _ = model_data(net.reads, config, f"ensembles.{model}")
     X, Y = data["val"]
     started = time.perf_counter()
-    steps = net.fit_weights(X, Y, rows=rows_per_pass(net, X))
+    try:
+        steps = net.fit_weights(X, Y, rows=rows_per_pass(net, X))
+    except ParamError as e:
+        raise PipelineError(f"params.yaml: ensembles.{model}.{e}")
     seconds = time.perf_counter() - started
     weights = ", ".join(f"{name} {w:.4f}" for name, w in zip(entry.members, net.weights))
-    click.echo(f"{model}: weights {weights} ({steps} EM steps on val, {seconds:.1f} s); "
-               f"val loss {split_loss(net, X, Y):.4f}")
+    click.echo(f"{model} ({entry.mix}): weights {weights} ({steps} steps on val, "
+               f"{seconds:.1f} s); val loss {split_loss(net, X, Y):.4f}")
     path = checkpoint_path(params, model)
     save_checkpoint(path, Checkpoint(net, config, vocab, step=0,
                                      train={"fitted_on": "val", "mix": entry.mix}))

@@ -15,15 +15,19 @@ from torch import nn
 from pipeline.models.config import ModelConfig, ParamError
 from pipeline.models.layers import sequence_loss
 
-MIXES = ("linear",)
+MIXES = ("linear", "loglinear")
+# the log-linear fit holds every member's distribution at every event of the split it is
+# fitted on (float32): at most this many values, 1 GB (the lecture's val: 0.6M per member)
+LOGLINEAR_VALUES = 2**28
 
 
 @dataclass(frozen=True)
 class EnsembleConfig(ModelConfig):
     """``names``: the members' model names (params.yaml's models), for the record;
     ``members``: their configs, as their checkpoints store them; ``mix``: linear,
-    p(w | h) = sum_k weight_k p_k(w | h). ``block_size`` and ``n_embd`` are unused (each
-    member keeps its own)."""
+    p(w | h) = sum_k weight_k p_k(w | h), or loglinear, p(w | h) proportional to
+    prod_k p_k(w | h) ** weight_k (a product of experts, Hinton 2002). ``block_size`` and
+    ``n_embd`` are unused (each member keeps its own)."""
 
     names: tuple = ()
     members: tuple = ()
@@ -73,26 +77,41 @@ class Ensemble(nn.Module):
         return torch.stack([log_probs(m, idx) for m in self.members])
 
     def forward(self, idx, targets=None):
-        mixed = torch.logsumexp(self.member_log_probs(idx)
-                                + self.weights.log()[:, None, None, None], dim=0)
-        logits = mixed.float()  # (B, T, vocab): log-probabilities, softmax gives them back
+        lp = self.member_log_probs(idx)  # (K, B, T, vocab)
+        if self.config.mix == "linear":
+            mixed = torch.logsumexp(lp + self.weights.log()[:, None, None, None], dim=0)
+        else:  # unnormalised: softmax (and the loss) normalise it
+            mixed = torch.einsum("kbtv,k->btv", lp, self.weights)
+        logits = mixed.float()  # (B, T, vocab)
         return logits, sequence_loss(logits, targets)
 
     @torch.no_grad()
-    def fit_weights(self, X, Y, rows: int, iterations: int = 1000, tol: float = 1e-12):
-        """EM on the events of X, Y (N, T): each member's probability of each target
-        is computed once, ``rows`` names per pass; then each step sets every weight to
-        its mean share of the events' mixture probability, which never lowers the
-        likelihood. Returns the steps taken."""
+    def fit_weights(self, X, Y, rows: int):
+        """The weights that maximise the likelihood of the events of X, Y (N, T), each
+        member run once over them, ``rows`` names per pass. Returns the steps taken."""
         self.eval()
-        chunks = []
+        events = []  # per pass: (events, K, vocab) log-probabilities, (events,) targets
         for start in range(0, len(X), rows):
             x, y = X[start:start + rows].long(), Y[start:start + rows].long()
-            lp = self.member_log_probs(x)  # (K, b, T, vocab)
-            events = y >= 0
-            chunks.append(lp[:, events].gather(-1, y[events][None, :, None].expand(
-                len(lp), -1, 1)).squeeze(-1).T)  # (events, K)
-        target = torch.cat(chunks)  # (E, K): log p_k(target) per event
+            seen = y >= 0
+            lp = self.member_log_probs(x)[:, seen].transpose(0, 1)  # (events, K, vocab)
+            if self.config.mix == "linear":  # only each member's p of the target counts
+                lp = lp.gather(-1, y[seen][:, None, None].expand(-1, len(self.members), 1))
+            events.append((lp.float() if self.config.mix == "loglinear" else lp, y[seen]))
+            if self.config.mix == "loglinear" and sum(e[0].numel() for e in events) \
+                    > LOGLINEAR_VALUES:
+                raise ParamError("mix", "linear for a split this large (loglinear holds "
+                                 f"every member's distribution at each event, over "
+                                 f"{LOGLINEAR_VALUES:,} values)", self.config.mix)
+        lp, y = torch.cat([e[0] for e in events]), torch.cat([e[1] for e in events])
+        fit = self._fit_linear if self.config.mix == "linear" else self._fit_loglinear
+        return fit(lp, y)
+
+    def _fit_linear(self, target, y, iterations: int = 1000, tol: float = 1e-12):
+        """EM (Dempster et al. 1977) on target (E, K, 1), each member's log-probability of
+        each event's target: each step sets every weight to its mean share of the events'
+        mixture probability, which never lowers the likelihood."""
+        target = target.squeeze(-1)
         shift = target.max(1, keepdim=True).values
         p = (target - shift).exp()  # scaled per event; the shares do not change
         w = self.weights.clone()
@@ -105,6 +124,25 @@ class Ensemble(nn.Module):
                 break
         self.weights.copy_(w)
         return step
+
+    @torch.enable_grad()
+    def _fit_loglinear(self, lp, y, iterations: int = 100):
+        """L-BFGS on the mean cross-entropy of softmax(sum_k w_k log p_k) over the events
+        of lp (E, K, vocab), from equal weights; the loss is convex in w."""
+        w = torch.full((len(self.members),), 1.0 / len(self.members), dtype=torch.float64,
+                       requires_grad=True)
+        optimizer = torch.optim.LBFGS([w], max_iter=iterations, tolerance_grad=1e-10,
+                                      tolerance_change=1e-14, line_search_fn="strong_wolfe")
+
+        def loss():
+            optimizer.zero_grad()
+            value = F.cross_entropy(torch.einsum("ekv,k->ev", lp.double(), w), y)
+            value.backward()
+            return value
+
+        optimizer.step(loss)
+        self.weights.copy_(w.detach())
+        return optimizer.state[w]["n_iter"]
 
 
 def log_probs(member, idx):
