@@ -147,3 +147,15 @@ def test_repro_then_experiment(project):
     assert stages_run(log) == WAVENET_SIDE
     assert "tiny-gru" in run(["dvc", "exp", "list", "--name-only"], dest, env).split()
     assert load_checkpoint(dest / "models/wavenet.safetensors").config.arch == "gru"
+
+    # an ensemble of trained models: `++` adds the entry; only its own stage runs, and it
+    # is scored, sampled and compared as a model is
+    log = run(["dvc", "exp", "run", "-S",
+               "++ensembles.mix={members: [wavenet, ngram], mix: loglinear}"], dest, env)
+    assert stages_run(log) == {"ensemble@mix"}
+    val = {m: read_scores(json.loads((dest / f"metrics/{m}.json").read_text()), m)["val_loss"]
+           for m in ("mix", "wavenet", "ngram")}
+    assert val["mix"] <= min(val["wavenet"], val["ngram"]) + 1e-6
+    assert len((dest / "metrics/samples/mix.txt").read_text().splitlines()) == 10
+    board = json.loads(run(["makemore", "compare", "--format", "json"], dest, env))
+    assert {row["model"]: row["arch"] for row in board}["mix"] == "ensemble"
