@@ -81,3 +81,35 @@ def test_training_memory_does_not_grow_with_its_steps():
                                    env={**os.environ, "PYTHONPATH": str(ROOT)},
                                    capture_output=True, text=True, check=True).stdout)
     assert grew_mb < 100, grew_mb
+
+
+# Scores each name of 600,000 windows at a 5,000-letter vocabulary and prints how much
+# more stays resident afterwards than before.
+NAME_LOSSES_LEFT = """import torch
+from pipeline.evaluate import name_losses
+from pipeline.models import build_model, make_config
+torch.set_num_threads(1)
+def status(key):
+    return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith(key))
+V, N = 5000, 600_000
+model = build_model(make_config("mlp", vocab_size=V, block_size=3, n_embd=10, hidden=200),
+                    seed=0).eval()
+X = torch.randint(1, V, (N, 3), dtype=torch.int16)
+X[::18] = 0  # a name's first window every 18 events
+Y = torch.randint(0, V, (N,), dtype=torch.int16)
+resident = status("VmRSS")
+name_losses(model, X, Y)
+print((status("VmRSS") - resident) / 1024)
+"""
+
+
+def test_scoring_each_name_leaves_no_memory_behind():
+    """Per-pass loss tensors kept in a list once pinned each pass's (rows, vocab) buffers
+    on the heap: 1.5M events at this vocabulary left 0.9 GB resident, 3.5 GB at 2M names
+    in the evaluate stage."""
+    import subprocess
+
+    left_mb = float(subprocess.run([sys.executable, "-c", NAME_LOSSES_LEFT], cwd=ROOT,
+                                   env={**os.environ, "PYTHONPATH": str(ROOT)},
+                                   capture_output=True, text=True, check=True).stdout)
+    assert left_mb < 100, left_mb

@@ -90,20 +90,25 @@ class Ensemble(nn.Module):
         """The weights that maximise the likelihood of the events of X, Y (N, T), each
         member run once over them, ``rows`` names per pass. Returns the steps taken."""
         self.eval()
-        events = []  # per pass: (events, K, vocab) log-probabilities, (events,) targets
+        loglinear, K = self.config.mix == "loglinear", len(self.members)
+        # linear needs each member's log-probability of the target; loglinear all of them
+        width, total = (self.config.vocab_size if loglinear else 1), int((Y >= 0).sum())
+        if loglinear and total * K * width > LOGLINEAR_VALUES:
+            raise ParamError("mix", "linear for a split this large (loglinear holds every "
+                             f"member's distribution at each event: {total * K * width:,} "
+                             f"values, over {LOGLINEAR_VALUES:,})", self.config.mix)
+        # one buffer each, filled pass by pass (no list of per-pass tensors on the heap)
+        lp = torch.empty((total, K, width), dtype=torch.float32 if loglinear else torch.float64)
+        y, at = torch.empty(total, dtype=torch.long), 0
         for start in range(0, len(X), rows):
-            x, y = X[start:start + rows].long(), Y[start:start + rows].long()
-            seen = y >= 0
-            lp = self.member_log_probs(x)[:, seen].transpose(0, 1)  # (events, K, vocab)
-            if self.config.mix == "linear":  # only each member's p of the target counts
-                lp = lp.gather(-1, y[seen][:, None, None].expand(-1, len(self.members), 1))
-            events.append((lp.float() if self.config.mix == "loglinear" else lp, y[seen]))
-            if self.config.mix == "loglinear" and sum(e[0].numel() for e in events) \
-                    > LOGLINEAR_VALUES:
-                raise ParamError("mix", "linear for a split this large (loglinear holds "
-                                 f"every member's distribution at each event, over "
-                                 f"{LOGLINEAR_VALUES:,} values)", self.config.mix)
-        lp, y = torch.cat([e[0] for e in events]), torch.cat([e[1] for e in events])
+            targets = Y[start:start + rows].long()
+            seen = targets >= 0
+            chunk = self.member_log_probs(X[start:start + rows].long())[:, seen].transpose(0, 1)
+            n = len(chunk)  # (n, K, vocab): this pass's events
+            y[at:at + n] = targets[seen]
+            lp[at:at + n] = chunk if loglinear else chunk.gather(
+                -1, y[at:at + n, None, None].expand(-1, K, 1))
+            at += n
         fit = self._fit_linear if self.config.mix == "linear" else self._fit_loglinear
         return fit(lp, y)
 
