@@ -18,7 +18,6 @@ from safetensors.torch import save as save_tensors
 from pipeline import files
 from pipeline.errors import PipelineError
 from pipeline.models import ModelConfig, build_model, config_from_json
-from pipeline.params import ensemble_sections
 from pipeline.vocab import Vocabulary
 
 META_KEY = "makemore"
@@ -37,7 +36,8 @@ def checkpoint_path(params: dict, model: str) -> str:
     """Where MODEL's checkpoint is: models/<MODEL>.safetensors, or for an entry of
     params.yaml's ensembles, ensembles/<MODEL>.safetensors (outside models/, on which
     the ensemble stage depends)."""
-    folder = "ensembles" if model in ensemble_sections(params) else "models"
+    ensembles = params.get("ensembles") or {}  # checked by the ensemble stage, not here
+    folder = "ensembles" if isinstance(ensembles, dict) and model in ensembles else "models"
     return f"{folder}/{model}.safetensors"
 
 
