@@ -30,7 +30,7 @@ def ensemble(model, params_path):
     paths = [checkpoint_path(params, name) for name in entry.members]
     members = [load_checkpoint(path) for path in paths]
     vocab = members[0].vocab
-    for name, path, member in zip(entry.members, paths, members):
+    for path, member in zip(paths, members):
         if member.vocab != vocab:
             raise PipelineError(f"{path}: the vocabulary differs from {paths[0]}'s; every "
                                 f"member of ensembles.{model} must be trained on the same "
