@@ -2,6 +2,7 @@
 
     python bench/scale.py                       # 32K, 250K, 1M, 2M names; a-z and 5,000 letters
     python bench/scale.py --sizes 32000 --vocab 27 --steps 500
+    python bench/scale.py --sizes 2000000 --vocab 5000 --ngram-min-count 2
 
 Each list is built from the lecture list ($MAKEMORE_DATA or data/raw/names.txt): names
 drawn at random (seeded) and glued by 1, 2, 3 or 6, up to 64 characters, so the
@@ -68,9 +69,11 @@ def build_list(names: list[str], size: int, vocab: int, seed: int = 0) -> list[s
     return out
 
 
-def scratch_project(dest: Path, names_file: Path, steps: int):
+def scratch_project(dest: Path, names_file: Path, steps: int, ngram_min_count: int | None):
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["data"].update(url=str(names_file), sha256="")
+    if ngram_min_count is not None:
+        params["ngram"]["ngram"]["min_count"] = ngram_min_count
     params["models"] = dict(MODELS)
     params["dilated"] = {**params["model"], "arch": "dilated"}
     params["train"].update(steps=steps, eval_every=0, log_every=min(steps, 100))
@@ -135,7 +138,7 @@ def measure(size: int, vocab: int, args, names: list[str], work: Path) -> dict:
     (project / "data").mkdir(parents=True)
     names_file = work / f"names-{size}-{vocab}.txt"
     names_file.write_text("\n".join(build_list(names, size, vocab)) + "\n", encoding="utf-8")
-    scratch_project(project, names_file, args.steps)
+    scratch_project(project, names_file, args.steps, args.ngram_min_count)
     env = {k: v for k, v in os.environ.items() if k != "MAKEMORE_DATA"}
     env["PYTHONPATH"] = str(ROOT)
     rows, failed = {}, set()  # failed: "data" or the models whose training failed
@@ -178,6 +181,8 @@ def main():
     ap.add_argument("--stages", nargs="+", default=[stage for stage, _ in STAGES],
                     choices=[stage for stage, _ in STAGES], metavar="STAGE",
                     help="the stages to run (default: all; a stage needs those before it)")
+    ap.add_argument("--ngram-min-count", type=int, default=None,
+                    help="the n-gram's model.ngram.min_count (default: params.yaml's)")
     ap.add_argument("--max-gb", type=float, default=8.0, help="kill a stage past this memory")
     ap.add_argument("--max-s", type=float, default=900.0, help="kill a stage past this time")
     args = ap.parse_args()

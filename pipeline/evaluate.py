@@ -66,17 +66,18 @@ def name_losses(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor):
     device = next(itertools.chain(model.parameters(), model.buffers())).device
     # one buffer, written pass by pass: a list of small per-pass tensors would pin the
     # heap between each pass's large ones (glibc cannot reuse or return the space around
-    # them), some 1.5 GB per 1.5M events at a 5,000-letter vocabulary
-    loss, rows = torch.empty(Y.shape, dtype=torch.float64), rows_per_pass(model, X)
+    # them), some 1.5 GB per 1.5M events at a 5,000-letter vocabulary. A sequence row is
+    # summed in its pass (the padding's losses are 0: ignore_index), windows after all
+    loss, rows = torch.empty(len(Y), dtype=torch.float64), rows_per_pass(model, X)
     for start in range(0, len(X), rows):
         logits, _ = model(X[start:start + rows].to(device).long())
         y = Y[start:start + rows].to(device).long()
-        loss[start:start + rows] = F.cross_entropy(
-            logits.reshape(y.numel(), -1), y.reshape(-1), ignore_index=-1,
-            reduction="none").view(y.shape)
+        each = F.cross_entropy(logits.reshape(y.numel(), -1), y.reshape(-1),
+                               ignore_index=-1, reduction="none").view(y.shape).double()
+        loss[start:start + rows] = each.sum(1) if Y.ndim == 2 else each
     model.train(was_training)
-    if Y.ndim == 2:  # sequences: the padding's losses are 0 (ignore_index)
-        return loss.sum(1), (Y >= 0).sum(1)
+    if Y.ndim == 2:
+        return loss, (Y >= 0).sum(1)
     name = (X == 0).all(1).cumsum(0) - 1  # each window's name: a new one at each all-dot context
     count = int(name[-1]) + 1 if len(name) else 0
     summed = torch.zeros(count, dtype=torch.float64).index_add_(0, name, loss)

@@ -30,8 +30,9 @@ def sequences(names=NAMES, vocab=VOCAB, width=16):
     return torch.from_numpy(X).long(), torch.from_numpy(Y).long()  # stored int8; models read int64
 
 
-def ngram(order, vocab_size=27, names=NAMES, vocab=VOCAB):
-    cfg = make_config("ngram", vocab_size=vocab_size, block_size=8, n_embd=1, order=order)
+def ngram(order, vocab_size=27, names=NAMES, vocab=VOCAB, min_count=1):
+    cfg = make_config("ngram", vocab_size=vocab_size, block_size=8, n_embd=1, order=order,
+                      min_count=min_count)
     return build_model(cfg).fit(*sequences(names, vocab)).eval()
 
 
@@ -71,19 +72,25 @@ def test_discounts_are_chen_and_goodmans():
     assert discounts(torch.tensor([1, 1, 4])).tolist() == pytest.approx([0.0, 1.0, 1.0, 1.0])
 
 
-def reference_kneser_ney(names, order, V):
+def reference_kneser_ney(names, order, V, min_count=1):
     """p(w | h) from Chen & Goodman's (1998) formulas, with dicts and loops:
     raw counts at the longest context, continuation counts below, the empty context
-    interpolated with the uniform 1/V. Characters are vocabulary indices."""
-    levels = {order: Counter()}
+    interpolated with the uniform 1/V; a context (of one character or more) that fewer
+    than ``min_count`` events followed counts as unseen, and each level's discounts come
+    from the contexts it keeps. Characters are vocabulary indices."""
+    levels, events_after = {order: Counter()}, Counter()
     for name in names:
         ids = [0] * (order - 1) + VOCAB.encode(name) + [0]
         for i in range(len(ids) - order + 1):
             levels[order][tuple(ids[i:i + order])] += 1
+            for k in range(1, order):
+                events_after[tuple(ids[i + order - 1 - k:i + order - 1])] += 1
     for k in range(order - 1, 0, -1):
         levels[k] = Counter(gram[1:] for gram in levels[k + 1])
     tables = {}
     for k, counts in levels.items():
+        counts = {gram: c for gram, c in counts.items()  # the kept contexts' pairs only
+                  if k == 1 or events_after[gram[:-1]] >= min_count}
         d = discounts(torch.tensor(list(counts.values()))).tolist()
         by_context = defaultdict(dict)
         for gram, c in counts.items():
@@ -94,8 +101,9 @@ def reference_kneser_ney(names, order, V):
         prob = 1.0 / V
         for k in range(1, order + 1):
             d, by_context = tables[k]
-            seen = by_context.get(tuple(context[len(context) - k + 1:]) if k > 1 else ())
-            if seen:
+            h = tuple(context[len(context) - k + 1:]) if k > 1 else ()
+            seen = by_context.get(h)
+            if seen and (not h or events_after[h] >= min_count):
                 total = sum(seen.values())
                 gamma = sum(d[min(c, 3)] for c in seen.values()) / total
                 c = seen.get(w, 0)
@@ -104,10 +112,11 @@ def reference_kneser_ney(names, order, V):
     return p
 
 
-@pytest.mark.parametrize("order", [1, 2, 3, 4])
-def test_kneser_ney_is_the_formulas_at_every_position(order):
-    model = ngram(order)
-    reference = reference_kneser_ney(NAMES, order, 27)
+@pytest.mark.parametrize("order, min_count", [(1, 1), (2, 1), (3, 1), (4, 1), (2, 3), (4, 2),
+                                              (5, 3)])
+def test_kneser_ney_is_the_formulas_at_every_position(order, min_count):
+    model = ngram(order, min_count=min_count)
+    reference = reference_kneser_ney(NAMES, order, 27, min_count)
     X, _ = sequences()
     got = probs(model, X)
     for row in range(len(NAMES)):
@@ -121,7 +130,8 @@ def test_kneser_ney_is_the_formulas_at_every_position(order):
 # -- distributions, causality, storage, checkpoints ---------------------------------------
 
 @pytest.mark.parametrize("arch, extra", [("ngram", {"order": 1}), ("ngram", {"order": 3}),
-                                         ("ngram", {"order": 7}), ("bigram", {})])
+                                         ("ngram", {"order": 7}),
+                                         ("ngram", {"order": 6, "min_count": 2}), ("bigram", {})])
 def test_rows_are_distributions_with_no_zero(arch, extra):
     cfg = make_config(arch, vocab_size=27, block_size=8, n_embd=1, **extra)
     model = build_model(cfg).fit(*sequences()).eval()
@@ -199,6 +209,7 @@ def test_bigram_is_the_normalised_counts_plus_k(k):
 @pytest.mark.parametrize("overrides, error", [
     ({"order": 0}, "params.yaml: model.ngram.order must be an integer >= 1, got 0"),
     ({"order": 2.5}, "params.yaml: model.ngram.order must be an integer >= 1, got 2.5"),
+    ({"min_count": 0}, "params.yaml: model.ngram.min_count must be an integer >= 1, got 0"),
     ({"smoothing": 0}, "params.yaml: model.bigram.smoothing must be a number in (0.0, "
                        "1000000.0), got 0"),
 ])
@@ -207,7 +218,7 @@ def test_a_bad_counted_param_is_one_line_naming_its_key(overrides, error):
     from pipeline.params import ModelParams
 
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    arch = "ngram" if "order" in overrides else "bigram"
+    arch = "bigram" if "smoothing" in overrides else "ngram"
     params["model"].update(arch=arch)
     params["model"][arch].update(overrides)
     with pytest.raises(PipelineError) as e:
@@ -314,3 +325,17 @@ def test_the_stored_int8_indices_fit_the_same_tables(arch, extra):
     assert X.dtype == np.int8
     for (name, a), (_, b) in zip(stored.state_dict().items(), widened.state_dict().items()):
         assert torch.equal(a, b), name
+
+
+def test_counting_in_parts_is_torch_unique(monkeypatch):
+    # a list of millions of names is counted a bounded number of keys at a time
+    import pipeline.models.ngram as ngram_module
+
+    monkeypatch.setattr(ngram_module, "PART", 100)
+    keys = torch.randint(0, 300, (2_000,), generator=torch.Generator().manual_seed(0)) ** 2
+    distinct, rows, counts = ngram_module.unique_parts(keys, inverse=True)
+    assert len(distinct) > 1
+    got = ngram_module.joined(distinct), rows.long(), ngram_module.joined(counts).long()
+    for got, want in zip(got, torch.unique(keys, return_inverse=True, return_counts=True)):
+        assert torch.equal(got, want)
+    assert ngram_module.unique_parts(keys)[1] is None

@@ -17,15 +17,23 @@ from torch import nn
 from pipeline.models.config import ModelConfig, param
 from pipeline.models.layers import sequence_loss
 
+BLOCK_VALUES = 2**22  # forward computes the probabilities this many values at a time
+PART = 2**22  # fit sorts, and fills the tables from, about this many keys at a time
+
 
 @dataclass(frozen=True)
 class NgramConfig(ModelConfig):
     """``order``: n, the characters of an n-gram (n - 1 of context, '.' before a name's
-    start). ``block_size`` and ``n_embd`` are unused: the model has no embedding and
-    its context is order - 1 characters."""
+    start). ``min_count``: a context (of one character or more) seen in fewer training
+    events than this is left out of the tables, and its events are predicted from the
+    longest shorter context kept, as an unseen one is; 1 keeps every context (exact
+    Kneser-Ney), 2 drops those seen once, most of a large list's long contexts.
+    ``block_size`` and ``n_embd`` are unused: the model has no embedding and its context
+    is order - 1 characters."""
 
     subsection = "ngram"
     order: int = param(6)
+    min_count: int = param(1)
 
     @property
     def context_size(self) -> int:
@@ -52,15 +60,26 @@ class CountTable(nn.Module):
     @torch.no_grad()
     def fill(self, keys, pairs, counts, vocab_size: int):
         """From the sorted unique ``pairs`` (context row * vocab + next character) and
-        their ``counts`` (raw at the longest context, continuation counts below)."""
-        row, nxt = pairs // vocab_size, pairs % vocab_size
-        per_context = torch.bincount(row, minlength=len(keys))
-        total = torch.zeros(len(keys), dtype=torch.float64).index_add_(0, row, counts.double())
-        discount = discounts(counts)[counts.clamp(max=3)]  # D(c) for each pair
-        self.keys, self.next_char = keys, nxt
+        their ``counts`` (raw at the longest context, continuation counts below); PART
+        pairs at a time, so that the scratch stays bounded."""
+        d = discounts(counts)  # [0, D1, D2, D3+]
+        per_context = torch.zeros(len(keys), dtype=torch.long)
+        total = torch.zeros(len(keys), dtype=torch.float64)  # c(h)
+        discounted = torch.zeros(len(keys), dtype=torch.float64)  # the sum of D(c) over h's
+        self.next_char = torch.empty_like(pairs)
+        self.prob = torch.empty(len(pairs), dtype=torch.float64)
+        for part in range(0, len(pairs), PART):
+            row, c = pairs[part:part + PART] // vocab_size, counts[part:part + PART]
+            per_context += torch.bincount(row, minlength=len(keys))
+            total.index_add_(0, row, c.double())
+            discount = d[c.clamp(max=3)]  # D(c) for each pair
+            discounted.index_add_(0, row, discount)
+            self.next_char[part:part + PART] = pairs[part:part + PART] % vocab_size
+            self.prob[part:part + PART] = c - discount
+        for part in range(0, len(pairs), PART):  # max(c - D(c), 0) / c(h)
+            self.prob[part:part + PART] /= total[pairs[part:part + PART] // vocab_size]
+        self.keys, self.gamma = keys, discounted / total
         self.offsets = F.pad(per_context.cumsum(0), (1, 0))
-        self.prob = (counts - discount) / total[row]
-        self.gamma = torch.zeros_like(total).index_add_(0, row, discount) / total
 
     def find(self, parents, chars, vocab_size: int):
         """Rows of the contexts (parent context, older character); -1 where unseen."""
@@ -75,7 +94,9 @@ class CountTable(nn.Module):
         p (N, vocab) of the shorter context where it was not; updates ``p`` in place."""
         seen = (rows >= 0).nonzero().squeeze(1)  # (S,) positions whose context was seen
         ctx = rows[seen]
-        p[seen] *= self.gamma[ctx, None]
+        scale = torch.ones(len(p), dtype=p.dtype, device=p.device)  # 1: the unseen rows
+        scale[seen] = self.gamma[ctx]
+        p.mul_(scale[:, None])  # in place: a copy of the seen rows is a copy of nearly all
         start, count = self.offsets[ctx], self.offsets[ctx + 1] - self.offsets[ctx]
         first = count.cumsum(0) - count  # where each position's entries begin in the list
         entry = (torch.arange(int(count.sum()), device=rows.device)
@@ -104,6 +125,58 @@ def discounts(counts) -> torch.Tensor:
         raw = r - (r + 1) * y * n[r + 1] / n[r] if n[r] else y
         d.append(min(max(raw, 0.0), float(r)))
     return torch.tensor(d, dtype=torch.float64)
+
+
+def unique_parts(keys, inverse: bool = False, counts: bool = True):
+    """torch.unique(keys) in parts, as ([distinct], rows, [counts]): each key's row among
+    the distinct ones if ``inverse``, and how often each came if ``counts`` (both int32),
+    else None. ``joined`` of the lists is torch.unique's result; join them once ``keys``
+    is freed.
+
+    It sorts about PART keys at a time, so that the scratch stays bounded on a list of
+    millions of names: the key range is cut at quantiles of a strided sample, and each
+    part's distinct keys follow those of the part before."""
+    parts = -(-len(keys) // PART)
+    if parts <= 1:
+        bounds = [None, None]
+    else:
+        sample = keys[::max(1, len(keys) // (64 * parts))].sort().values
+        cuts = sample[torch.linspace(0, len(sample) - 1, parts + 1).long()[1:-1]].unique()
+        bounds = [None, *cuts.tolist(), None]
+    distinct, tallies = [], []
+    rows = torch.empty(len(keys), dtype=torch.int32) if inverse else None
+    for low, high in zip(bounds, bounds[1:]):
+        inside = torch.ones_like(keys, dtype=torch.bool) if low is None else keys >= low
+        if high is not None:
+            inside &= keys < high
+        part = torch.unique(keys if parts <= 1 else keys[inside],
+                            return_inverse=inverse, return_counts=counts)
+        part = part if isinstance(part, tuple) else (part,)
+        if inverse:
+            rows[inside] = part[1].int().add_(sum(map(len, distinct)))
+        distinct.append(part[0])
+        tallies.append(part[-1].int() if counts else None)  # (counts < 2^31)
+    return distinct, rows, tallies if counts else None
+
+
+def joined(parts):
+    return parts[0] if len(parts) == 1 else torch.cat(parts)
+
+
+def continuation_counts(keys, rows, target, vocab_size: int):
+    """The pairs (context row * vocab + next character) one length shorter than the
+    events' contexts ``rows`` (whose sorted ``keys`` are (shorter row) * vocab + oldest
+    character), each with N1+(. h w): how many distinct longer contexts x h saw w."""
+    pairs = rows.long().mul_(vocab_size).add_(target)  # (x h, w) of each event
+    seen = unique_parts(pairs, counts=False)[0]
+    del pairs
+    seen = joined(seen)  # distinct (x h, w)
+    pairs = keys[seen // vocab_size].div_(vocab_size, rounding_mode="floor")  # shorter h
+    pairs.mul_(vocab_size).add_(seen.remainder_(vocab_size))  # (h, w) of each (x h, w)
+    del seen
+    distinct, _, counts = unique_parts(pairs)
+    del pairs
+    return joined(distinct), joined(counts)
 
 
 class KneserNey(nn.Module):
@@ -139,35 +212,78 @@ class KneserNey(nn.Module):
 
     @torch.no_grad()
     def fit(self, X, Y):
-        """Count every event of sequences X, Y (N, T) (Y -1 where there is none)."""
-        V = self.config.vocab_size
+        """Count every event of sequences X, Y (N, T) (Y -1 where there is none).
+
+        One context length at a time, shortest first, so that memory holds each event's
+        context row at one length, not at all of them: the rows at length L give level
+        L - 1 its continuation counts and the longest level its raw counts. With
+        min_count > 1, the events of a context left out are counted no further (none of
+        its longer contexts can be kept), and each level's discounts come from the
+        contexts it keeps."""
+        V, order, min_count = self.config.vocab_size, self.config.order, self.config.min_count
         events = Y >= 0
-        # (E, order - 1) in the stored index type, (E,) int64; the keys are built in place
-        # in the rows of the level before: memory for a list of millions of names
-        context, target = self.contexts(X)[events], Y[events].long()
-        del events
-        row, keys = torch.zeros_like(target), [torch.zeros(1, dtype=torch.long)]
-        for L in range(1, self.config.order):  # each context's row at every length
-            key, row = torch.unique(row.mul_(V).add_(context[:, L - 1]), return_inverse=True)
-            keys.append(key)
-        del context
-        pairs, counts = torch.unique(row.mul_(V).add_(target), return_counts=True)
-        for L in reversed(range(self.config.order)):
-            self.levels[L].fill(keys[L], pairs, counts, V)
-            if L:  # continuation counts: distinct longer contexts that end in (h, w)
-                parent = keys[L][pairs // V] // V
-                pairs, counts = torch.unique(parent * V + pairs % V, return_counts=True)
+        target = Y[events]  # (E,) in the stored index type
+        row = torch.zeros(len(target), dtype=torch.int32)  # each event's context, length L
+        keys = torch.zeros(1, dtype=torch.long)
+        for L in range(1, order):
+            oldest = F.pad(X, (L - 1, 0))[:, :X.shape[1]][events]  # the char L - 1 before
+            longer = row.long().mul_(V).add_(oldest)  # each event's key at length L
+            del row, oldest  # (the events' arrays are the counting's memory: freed early)
+            distinct, row, seen = unique_parts(longer, inverse=True)
+            del longer
+            longer, seen = joined(distinct), joined(seen)
+            self.levels[L - 1].fill(keys, *continuation_counts(longer, row, target, V), V)
+            keys = longer
+            if min_count > 1:
+                kept = seen >= min_count
+                present = kept[row]  # (E,) the events whose context is kept
+                events[events.clone()] = present
+                renumber = kept.cumsum(0, dtype=torch.int32) - 1
+                keys, row, target = keys[kept], renumber[row[present]], target[present]
+        pairs = row.long().mul_(V).add_(target)
+        del row
+        pairs, _, counts = unique_parts(pairs)
+        self.levels[order - 1].fill(keys, joined(pairs), joined(counts), V)
         return self
 
     def forward(self, idx, targets=None):
         B, T = idx.shape
-        context = self.contexts(idx).reshape(B * T, -1)
         V = self.config.vocab_size
-        p = torch.full((B * T, V), 1.0 / V, dtype=torch.float64, device=idx.device)
-        rows = torch.zeros(B * T, dtype=torch.long, device=idx.device)
-        for L, table in enumerate(self.levels):
-            if L:
-                rows = table.find(rows, context[:, L - 1], V)
-            p = table.interpolate(p, rows)  # (B*T, V)
-        logits = p.log().float().view(B, T, V)
+        context = self.contexts(idx).reshape(B * T, -1)
+        # positions whose longest seen context is the same (the padding after every name,
+        # say) have one distribution: compute each once, a bounded block at a time
+        chains, which = torch.unique(self.longest_seen(context), return_inverse=True)
+        members = torch.argsort(which, stable=True)  # the positions, chain by chain
+        bounds = F.pad(torch.bincount(which, minlength=len(chains)).cumsum(0), (1, 0))
+        logits = torch.empty(B * T, V, device=idx.device)
+        rows = max(1, BLOCK_VALUES // V)  # chains a block
+        for start in range(0, len(chains), rows):
+            end = min(start + rows, len(chains))
+            log_p = self.probabilities(context[members[bounds[start:end]]]).log_().float()
+            those = members[bounds[start]:bounds[end]]
+            logits[those] = log_p[which[those] - start]
+        logits = logits.view(B, T, V)
         return logits, sequence_loss(logits, targets)
+
+    def longest_seen(self, context):
+        """(N,) for each position, its longest context in the tables, as row * order +
+        length: positions with the same one have the same distribution."""
+        rows = torch.zeros(len(context), dtype=torch.long, device=context.device)
+        longest = torch.zeros_like(rows)  # the empty context: length 0, row 0
+        for L, table in enumerate(self.levels[1:], start=1):
+            rows = table.find(rows, context[:, L - 1], self.config.vocab_size)
+            longest = torch.where(rows >= 0, rows * self.config.order + L, longest)
+        return longest
+
+    def probabilities(self, context):
+        """(N, order - 1) contexts, most recent character first -> (N, vocab) float64."""
+        V, device = self.config.vocab_size, context.device
+        # every position has the empty context: its distribution is one row for all
+        uniform = torch.full((1, V), 1.0 / V, dtype=torch.float64, device=device)
+        empty = torch.zeros(1, dtype=torch.long, device=device)
+        p = self.levels[0].interpolate(uniform, empty).expand(len(context), V).clone()
+        rows = empty.expand(len(context))
+        for L, table in enumerate(self.levels[1:], start=1):
+            rows = table.find(rows, context[:, L - 1], V)
+            p = table.interpolate(p, rows)  # (N, V)
+        return p
