@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load as load_tensors
-from safetensors.torch import save as save_tensors
+from safetensors.torch import save_file
 
 from pipeline import files
 from pipeline.errors import PipelineError
@@ -45,8 +45,8 @@ def save_checkpoint(path, ckpt: Checkpoint):
     meta = {"config": ckpt.config.to_json(), "vocab": ckpt.vocab.to_json(),
             "step": ckpt.step, "train": ckpt.train}
     state = {k: v.detach().cpu().contiguous() for k, v in ckpt.model.state_dict().items()}
-    files.write_bytes(path, save_tensors(state, metadata={META_KEY: json.dumps(meta,
-                                                                              sort_keys=True)}))
+    with files.atomic_path(path) as tmp:  # written as it is serialised: one copy, not two
+        save_file(state, tmp, metadata={META_KEY: json.dumps(meta, sort_keys=True)})
 
 
 def load_checkpoint(path) -> Checkpoint:
