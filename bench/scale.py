@@ -2,7 +2,7 @@
 
     python bench/scale.py                       # 32K, 250K, 1M, 2M names; a-z and 5,000 letters
     python bench/scale.py --sizes 32000 --vocab 27 --steps 500
-    python bench/scale.py --sizes 2000000 --vocab 5000 --ngram-min-count 2
+    python bench/scale.py --sizes 2000000 --vocab 5000 --ngram-min-count 4
 
 Each list is built from the lecture list ($MAKEMORE_DATA or data/raw/names.txt): names
 drawn at random (seeded) and glued by 1, 2, 3 or 6, up to 64 characters, so the

@@ -315,9 +315,9 @@ def fit_by_counting(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor,
 def _map_large_buffers():
     """glibc serves buffers below its mmap threshold from the heap, and raises that
     threshold (up to 32 MB) each time a mapped buffer is freed, so that the counting's
-    many freed temporaries of a few MB to 32 MB stay resident (about 0.4 GB on a list of
-    2M names in 5,000 letters, docs/data.md). A fixed 1 MB threshold maps each of them
-    and returns it when freed. Elsewhere than glibc, nothing to set."""
+    many freed temporaries of a few MB to 32 MB stay resident (0.5 GB of a fit at 2M
+    names in 5,000 letters, min_count 4). A fixed 1 MB threshold maps each of them and
+    returns it when freed. Elsewhere than glibc, nothing to set."""
     try:
         ctypes.CDLL("libc.so.6").mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD
     except (OSError, AttributeError):
