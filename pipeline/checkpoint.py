@@ -32,13 +32,19 @@ class Checkpoint:
     train: dict  # the training params that produced it, for the record
 
 
+def model_checkpoint(model: str) -> str:
+    """Where the train stage writes MODEL's checkpoint."""
+    return f"models/{model}.safetensors"
+
+
 def checkpoint_path(params: dict, model: str) -> str:
     """Where MODEL's checkpoint is: models/<MODEL>.safetensors, or for an entry of
     params.yaml's ensembles, ensembles/<MODEL>.safetensors (outside models/, on which
     the ensemble stage depends)."""
     ensembles = params.get("ensembles") or {}  # checked by the ensemble stage, not here
-    folder = "ensembles" if isinstance(ensembles, dict) and model in ensembles else "models"
-    return f"{folder}/{model}.safetensors"
+    if isinstance(ensembles, dict) and model in ensembles:
+        return f"ensembles/{model}.safetensors"
+    return model_checkpoint(model)
 
 
 def save_checkpoint(path, ckpt: Checkpoint):

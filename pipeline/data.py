@@ -5,14 +5,8 @@ any two models are trained and scored on the same data.
 """
 
 from pipeline.errors import PipelineError
-from pipeline.sequences import load_sequences
-from pipeline.windows import load_windows
-
-SEQUENCES_PATH = "data/tensors/sequences.safetensors"
-
-
-def windows_path(block_size: int) -> str:
-    return f"data/tensors/windows_{block_size}.safetensors"
+from pipeline.sequences import SEQUENCES_PATH, load_sequences
+from pipeline.windows import load_windows, windows_path
 
 
 def model_data(reads: str, config, section: str = "model"):

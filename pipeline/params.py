@@ -121,6 +121,9 @@ def _valid(field) -> str:
         return "a string"
     if field.annotation in (int, int | None):
         return f"an integer >= {bound['ge']}"
+    if "lt" not in bound and "le" not in bound:  # no upper bound
+        return f"a number > {float(bound['gt'])}" if "gt" in bound else \
+            f"a number >= {float(bound['ge'])}"
     low = f"({float(bound['gt'])}" if "gt" in bound else f"[{float(bound['ge'])}"
     high = f"{float(bound['lt'])})" if "lt" in bound else f"{float(bound['le'])}]"
     return f"a number in {low}, {high}"

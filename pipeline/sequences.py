@@ -14,6 +14,7 @@ from pipeline.vocab import Vocabulary
 from pipeline.windows import load_split_tensors, name_events, save_split_tensors
 
 NO_EVENT = -1  # the ignore_index of the loss
+SEQUENCES_PATH = "data/tensors/sequences.safetensors"  # where the sequences stage writes
 
 
 def name_sequences(names, vocab: Vocabulary, width: int):

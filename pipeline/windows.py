@@ -17,6 +17,11 @@ from pipeline.errors import PipelineError
 from pipeline.vocab import Vocabulary
 
 
+def windows_path(block_size: int) -> str:
+    """Where the windows stage writes the windows of BLOCK_SIZE."""
+    return f"data/tensors/windows_{block_size}.safetensors"
+
+
 def name_events(names, vocab: Vocabulary):
     """(stream, position): the events of every name in order, its characters then the
     end '.' (0), as indices of the smallest type; and each event's position in its name."""

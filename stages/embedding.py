@@ -1,7 +1,7 @@
 import click
 
 from pipeline import files
-from pipeline.checkpoint import load_checkpoint
+from pipeline.checkpoint import load_checkpoint, model_checkpoint
 from pipeline.embedding_map import embedding_map, map_rows, nearest_neighbours, neighbours_text
 from pipeline.plots import write_csv
 from stages.common import model_argument, stage
@@ -14,7 +14,7 @@ def embedding(model):
     """The character embeddings of MODEL's checkpoint as a 2-D map (PCA unless n_embd is
     2) -> metrics/embedding/<MODEL>.csv (the plot), .json (explained variance) and
     .neighbours.txt (each character's nearest ones, by cosine)."""
-    ckpt = load_checkpoint(f"models/{model}.safetensors")
+    ckpt = load_checkpoint(model_checkpoint(model))
     out = f"metrics/embedding/{model}"
     if getattr(ckpt.model, "embedding", None) is None:
         note = f"the {ckpt.config.arch} model has no character embedding"

@@ -27,12 +27,14 @@ def evaluate(model, params_path):
     ckpt = load_checkpoint(checkpoint_path(params, model))
     ckpt.model.to(device)
     data, _ = model_data(ckpt.model.reads, ckpt.config)
-    metrics = {**evaluate_model(ckpt.model, data), "params": count_params(ckpt.model)}
+    metrics = {**evaluate_model(ckpt.model, data, progress=True),
+               "params": count_params(ckpt.model)}
     files.write_json(scores_path(model), scores(model, metrics), sort_keys=False)
     write_csv(f"metrics/names/{model}.csv", ["split", "name", "events", "log_loss"],
               [{"split": split, "name": i, "events": int(n), "log_loss": f"{loss:.6f}"}
                for split in ("val", "test")
-               for i, (loss, n) in enumerate(zip(*name_losses(ckpt.model, *data[split])))])
+               for i, (loss, n) in enumerate(zip(*name_losses(ckpt.model, *data[split],
+                                                              f"{split} names")))])
     click.echo(f"{model} ({ckpt.config.arch}): " + ", ".join(f"{k} {v}" for k, v in metrics.items()))
 
 

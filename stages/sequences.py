@@ -1,6 +1,6 @@
 import click
 
-from pipeline.sequences import name_sequences, save_sequences, sequence_width
+from pipeline.sequences import SEQUENCES_PATH, name_sequences, save_sequences, sequence_width
 from pipeline.split import SPLITS, read_split, read_vocab
 from stages.common import stage
 
@@ -8,7 +8,7 @@ from stages.common import stage
 @click.command()
 @click.option("--splits", "splits_dir", default="data/splits", show_default=True,
               type=click.Path(file_okay=False))
-@click.option("--out", default="data/tensors/sequences.safetensors", show_default=True,
+@click.option("--out", default=SEQUENCES_PATH, show_default=True,
               type=click.Path(dir_okay=False))
 @stage
 def sequences(splits_dir, out):

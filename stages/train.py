@@ -4,10 +4,12 @@ import time
 import click
 
 from pipeline import files, train_time
-from pipeline.checkpoint import Checkpoint, save_checkpoint
+from pipeline.checkpoint import Checkpoint, model_checkpoint, save_checkpoint
 from pipeline.evaluate import leading_events, split_loss
+from pipeline.errors import PipelineError
 from pipeline.models import count_params, fitted_by_counting
-from pipeline.params import load_params
+from pipeline.models.ngram import TablesTooLarge
+from pipeline.params import load_params, model_section
 from pipeline.plots import write_loss_curve
 from pipeline.start import fresh_model
 from pipeline.train import fit_by_counting
@@ -43,7 +45,8 @@ def train(model, params_path, quiet):
     The wall time of training (val looks included, data loading not) goes to the log and,
     under the checkpoint's md5, to $MAKEMORE_CACHE/train_seconds (default
     ~/.cache/makemore), outside the tracked outputs: makemore compare shows it."""
-    mp, tp, net, data, vocab = fresh_model(load_params(params_path), model)
+    params = load_params(params_path)
+    mp, tp, net, data, vocab = fresh_model(params, model)
     counted = fitted_by_counting(net)
     how = ("fitted by counting" if counted else
            f"{tp.steps:,} steps of {tp.optimizer} at batch {tp.batch_size}")
@@ -59,7 +62,10 @@ def train(model, params_path, quiet):
     watch = Watch(net, data["val"], f"metrics/live/{model}", tp.keep)
     started = time.perf_counter()
     if counted:
-        fit_by_counting(net, X, Y, progress=not quiet)
+        try:
+            fit_by_counting(net, X, Y, progress=not quiet)
+        except TablesTooLarge as e:  # name the key where it is
+            raise PipelineError(f"params.yaml: {model_section(params, model)}.{e}") from None
         watch(0, split_loss(net, *first))  # one look: the fitted model, on the same events
         curve, step, record = [], 0, {"fitted_by": "counting"}
     else:
@@ -71,7 +77,7 @@ def train(model, params_path, quiet):
         click.echo(f"kept the weights of step {best:,}, the lowest val loss "
                    f"({watch.best_loss:.4f}; train.keep: best)")
         step = best
-    checkpoint = f"models/{model}.safetensors"
+    checkpoint = model_checkpoint(model)
     save_checkpoint(checkpoint, Checkpoint(net, net.config, vocab, step=step, train=record))
     write_loss_curve(f"metrics/loss/{model}.csv", curve)
     files.write_json(f"metrics/init/{model}.json", initial)

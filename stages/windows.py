@@ -5,7 +5,7 @@ import click
 from pipeline.errors import PipelineError
 from pipeline.params import WindowParams, load_params
 from pipeline.split import SPLITS, read_split, read_vocab
-from pipeline.windows import context_windows, save_windows
+from pipeline.windows import context_windows, save_windows, windows_path
 from stages.common import params_option, stage
 
 
@@ -28,7 +28,7 @@ def block_size_of_dvc_stage() -> int:
 @click.option("--splits", "splits_dir", default="data/splits", show_default=True,
               type=click.Path(file_okay=False))
 @click.option("--out", default=None, type=click.Path(dir_okay=False),
-              help="Default: data/tensors/windows_<BLOCK_SIZE>.safetensors")
+              help=f"Default: {windows_path('<BLOCK_SIZE>')}")
 @stage
 def windows(block_size, params_path, splits_dir, out):
     """Every (context of BLOCK_SIZE characters, next character) example of every split.
@@ -39,7 +39,7 @@ def windows(block_size, params_path, splits_dir, out):
     block_size = block_size or block_size_of_dvc_stage()
     if block_size not in sizes:
         raise PipelineError(f"block size {block_size} is not in windows.block_sizes {list(sizes)}")
-    out = out or f"data/tensors/windows_{block_size}.safetensors"
+    out = out or windows_path(block_size)
     vocab = read_vocab(f"{splits_dir}/vocab.json")
     tensors = {s: context_windows(read_split(f"{splits_dir}/{s}.parquet"), vocab, block_size)
                for s in SPLITS}

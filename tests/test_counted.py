@@ -30,9 +30,9 @@ def sequences(names=NAMES, vocab=VOCAB, width=16):
     return torch.from_numpy(X).long(), torch.from_numpy(Y).long()  # stored int8; models read int64
 
 
-def ngram(order, vocab_size=27, names=NAMES, vocab=VOCAB, min_count=1):
+def ngram(order, vocab_size=27, names=NAMES, vocab=VOCAB, min_count=1, max_table_gb=1.0):
     cfg = make_config("ngram", vocab_size=vocab_size, block_size=8, n_embd=1, order=order,
-                      min_count=min_count)
+                      min_count=min_count, max_table_gb=max_table_gb)
     return build_model(cfg).fit(*sequences(names, vocab)).eval()
 
 
@@ -210,6 +210,8 @@ def test_bigram_is_the_normalised_counts_plus_k(k):
     ({"order": 0}, "params.yaml: model.ngram.order must be an integer >= 1, got 0"),
     ({"order": 2.5}, "params.yaml: model.ngram.order must be an integer >= 1, got 2.5"),
     ({"min_count": 0}, "params.yaml: model.ngram.min_count must be an integer >= 1, got 0"),
+    ({"max_table_gb": 0}, "params.yaml: model.ngram.max_table_gb must be a number > 0.0, "
+                          "got 0"),
     ({"smoothing": 0}, "params.yaml: model.bigram.smoothing must be a number in (0.0, "
                        "1000000.0), got 0"),
 ])
@@ -270,6 +272,34 @@ def test_train_stage_fits_a_counted_model_and_writes_every_output(counted_projec
     result = CliRunner().invoke(main, ["evaluate", "wavenet"])
     assert result.exit_code == 0, result.output
     assert "val" in json.loads((counted_project / "metrics/wavenet.json").read_text())["wavenet"]
+
+
+def test_tables_past_max_table_gb_stop_the_fit_naming_what_min_count_keeps():
+    from pipeline.models.ngram import TablesTooLarge
+
+    exact = ngram(4)
+    size = sum(b.numel() * b.element_size() for b in exact.buffers())  # 7,168 bytes
+    assert ngram(4, max_table_gb=size / 2**30).state_dict().keys() == exact.state_dict().keys()
+    with pytest.raises(TablesTooLarge) as e:
+        ngram(4, max_table_gb=0.8 * size / 2**30)
+    message = str(e.value)
+    assert message.startswith("ngram.max_table_gb: the n-gram's tables would pass")
+    assert "contexts of length 3 to keep at min_count 1: 14 at 2, 2 at 4," in message
+    assert message.endswith("raise ngram.min_count, or max_table_gb where memory allows")
+
+
+def test_train_stage_refuses_tables_past_the_limit_in_one_line(counted_project):
+    from stages.cli import main
+
+    params = yaml.safe_load((counted_project / "params.yaml").read_text())
+    params["model"]["ngram"]["max_table_gb"] = 1e-6  # 1 KB
+    (counted_project / "params.yaml").write_text(yaml.safe_dump(params))
+    result = CliRunner().invoke(main, ["train", "wavenet", "--quiet"])
+    assert result.exit_code != 0
+    error = result.output.strip().splitlines()[-1]
+    assert error.startswith("error: params.yaml: model.ngram.max_table_gb: the n-gram's "
+                            "tables would pass 1e-06 GB"), error
+    assert not (counted_project / "models/wavenet.safetensors").exists()
 
 
 def test_lr_find_and_embedding_note_that_a_counted_model_has_neither(counted_project):

@@ -1,10 +1,10 @@
 """Passes over a whole split: bounded per pass, the lecture's data in one pass size,
-and the leading events that the initial loss reads."""
+progress on long ones, and the leading events that the initial loss reads."""
 
 import torch
 
-from pipeline.evaluate import (EVAL_ROWS, EVAL_VALUES, leading_events, rows_per_pass,
-                               split_loss)
+from pipeline.evaluate import (EVAL_ROWS, EVAL_VALUES, leading_events, passes,
+                               rows_per_pass, split_loss)
 from pipeline.models import build_model, make_config
 
 
@@ -29,6 +29,18 @@ def test_a_split_scored_in_many_passes_scores_as_in_one(monkeypatch):
     whole = split_loss(model, X, Y)
     monkeypatch.setattr("pipeline.evaluate.EVAL_VALUES", 7 * 12 * 256)  # 7 names a pass
     assert abs(split_loss(model, X, Y) - whole) < 1e-6
+
+
+def test_a_long_pass_says_how_far_it_has_come(monkeypatch, capsys):
+    assert list(passes(10, 4, "val")) == [0, 4, 8]
+    assert capsys.readouterr().out == ""  # passes shorter than REPORT_EVERY print nothing
+    monkeypatch.setattr("pipeline.evaluate.REPORT_EVERY", 0.0)
+    assert list(passes(10, 4, None)) == [0, 4, 8]
+    assert capsys.readouterr().out == ""  # no label: no lines
+    list(passes(10, 4, "val"))
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(",")[0] for line in lines] == ["val: 4 of 10 rows", "val: 8 of 10 rows"]
+    assert all("min left" in line for line in lines)
 
 
 def test_leading_events_cut_whole_rows_at_the_limit():

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pipeline.errors import PipelineError
 from pipeline.models.config import ModelConfig, param
 from pipeline.models.layers import sequence_loss
 
@@ -28,16 +29,26 @@ class NgramConfig(ModelConfig):
     events than this is left out of the tables, and its events are predicted from the
     longest shorter context kept, as an unseen one is; 1 keeps every context (exact
     Kneser-Ney), 2 drops those seen once, most of a large list's long contexts.
-    ``block_size`` and ``n_embd`` are unused: the model has no embedding and its context
+    ``max_table_gb``: ``fit`` stops with an error (``TablesTooLarge``) as soon as the
+    contexts it keeps show that its tables would pass this size, and says how many a
+    larger min_count would keep. ``block_size`` and ``n_embd`` are unused: the model has no embedding and its context
     is order - 1 characters."""
 
     subsection = "ngram"
     order: int = param(6)
     min_count: int = param(1)
+    max_table_gb: float = param(1.0, positive=True)
 
     @property
     def context_size(self) -> int:
         return max(self.order - 1, 1)  # order 1 still reads one position to predict at
+
+
+CONTEXT_BYTES, PAIR_BYTES = 24, 16  # a table's bytes per context and per stored pair
+
+
+class TablesTooLarge(PipelineError):
+    """The n-gram's tables would pass ``max_table_gb``; the message starts with the key."""
 
 
 class CountTable(nn.Module):
@@ -146,11 +157,13 @@ def unique_parts(keys, inverse: bool = False, counts: bool = True):
     distinct, tallies = [], []
     rows = torch.empty(len(keys), dtype=torch.int32) if inverse else None
     for low, high in zip(bounds, bounds[1:]):
-        inside = torch.ones_like(keys, dtype=torch.bool) if low is None else keys >= low
-        if high is not None:
-            inside &= keys < high
-        part = torch.unique(keys if parts <= 1 else keys[inside],
-                            return_inverse=inverse, return_counts=counts)
+        if parts <= 1:
+            inside = slice(None)  # every key
+        elif low is None or high is None:
+            inside = keys < high if low is None else keys >= low
+        else:
+            inside = (keys >= low) & (keys < high)
+        part = torch.unique(keys[inside], return_inverse=inverse, return_counts=counts)
         part = part if isinstance(part, tuple) else (part,)
         if inverse:
             rows[inside] = part[1].int().add_(sum(map(len, distinct)))
@@ -233,6 +246,7 @@ class KneserNey(nn.Module):
             del longer
             longer, seen = joined(distinct), joined(seen)
             self.levels[L - 1].fill(keys, *continuation_counts(longer, row, target, V), V)
+            self.check_size(L, seen)
             keys = longer
             if min_count > 1:
                 kept = seen >= min_count
@@ -244,7 +258,27 @@ class KneserNey(nn.Module):
         del row
         pairs, _, counts = unique_parts(pairs)
         self.levels[order - 1].fill(keys, joined(pairs), joined(counts), V)
+        self.check_size(order, torch.zeros(0, dtype=torch.int32))
         return self
+
+    def check_size(self, L, seen):
+        """Raise TablesTooLarge where the levels built so far, with the contexts of length
+        L to be kept (``seen``: how many events each distinct one has) at a context and a
+        pair each at least, pass max_table_gb."""
+        built = sum(b.numel() * b.element_size() for b in self.buffers())
+        kept = int((seen >= self.config.min_count).sum())
+        limit = self.config.max_table_gb * 2**30
+        if built + kept * (CONTEXT_BYTES + PAIR_BYTES) <= limit:
+            return
+        min_count, detail = self.config.min_count, f"{built / 2**20:,.1f} MB built"
+        if len(seen):
+            larger = [k for k in (2, 4, 8, 16, 32) if k > min_count]
+            detail += (f", then {kept:,} contexts of length {L} to keep at min_count "
+                       f"{min_count}: " + ", ".join(f"{int((seen >= k).sum()):,} at {k}"
+                                                    for k in larger))
+        raise TablesTooLarge(
+            f"ngram.max_table_gb: the n-gram's tables would pass {self.config.max_table_gb:g} "
+            f"GB ({detail}): raise ngram.min_count, or max_table_gb where memory allows")
 
     def forward(self, idx, targets=None):
         B, T = idx.shape
