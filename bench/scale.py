@@ -112,6 +112,7 @@ def run_stage(argv: list[str], cwd: Path, env: dict, max_gb: float = 8.0,
     """(seconds, peak resident GB) of ``python -m <argv>`` run in ``cwd``; killed (and
     StageFailed raised) past ``max_gb`` of memory or ``max_s`` seconds."""
     started, peak_file = time.perf_counter(), cwd / "stage.peak"
+    peak_file.unlink(missing_ok=True)
     with open(cwd / "stage.log", "wb") as log:
         proc = subprocess.Popen([sys.executable, "-c", PEAK_OF_MODULE, str(peak_file), *argv],
                                 cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -126,8 +127,10 @@ def run_stage(argv: list[str], cwd: Path, env: dict, max_gb: float = 8.0,
             time.sleep(0.2)
     seconds = time.perf_counter() - started
     if why or proc.returncode != 0:
-        tail = (cwd / "stage.log").read_text(errors="replace")[-300:].strip().splitlines()
-        raise StageFailed(why or f"exit {proc.returncode}: {tail[-1] if tail else ''}")
+        tail = (cwd / "stage.log").read_text(errors="replace")[-600:].strip().splitlines()
+        peak = f", {int(peak_file.read_text()) / 1024**2:.2f} GB" if peak_file.exists() else ""
+        raise StageFailed(why or f"exit {proc.returncode} after {seconds:.1f} s{peak}: "
+                                 f"{tail[-1] if tail else ''}")
     return seconds, int(peak_file.read_text()) / 1024**2
 
 

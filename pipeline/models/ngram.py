@@ -245,8 +245,8 @@ class KneserNey(nn.Module):
             distinct, row, seen = unique_parts(longer, inverse=True)
             del longer
             longer, seen = joined(distinct), joined(seen)
+            self.check_size(L, seen, len(keys))  # before the continuation counts' sorting
             self.levels[L - 1].fill(keys, *continuation_counts(longer, row, target, V), V)
-            self.check_size(L, seen)
             keys = longer
             if min_count > 1:
                 kept = seen >= min_count
@@ -261,14 +261,17 @@ class KneserNey(nn.Module):
         self.check_size(order, torch.zeros(0, dtype=torch.int32))
         return self
 
-    def check_size(self, L, seen):
-        """Raise TablesTooLarge where the levels built so far, with the contexts of length
-        L to be kept (``seen``: how many events each distinct one has) at a context and a
-        pair each at least, pass max_table_gb."""
+    def check_size(self, L, seen, shorter: int = 0):
+        """Raise TablesTooLarge where the tables will pass max_table_gb, by what is known
+        before counting at length L: the levels built, the ``shorter`` contexts of length
+        L - 1 about to be, and those of length L to keep (``seen``: how many events each
+        distinct one has), at a context and a pair each at least. With min_count 1 every
+        longer length has at least as many contexts as this one (each extends one)."""
         built = sum(b.numel() * b.element_size() for b in self.buffers())
         kept = int((seen >= self.config.min_count).sum())
-        limit = self.config.max_table_gb * 2**30
-        if built + kept * (CONTEXT_BYTES + PAIR_BYTES) <= limit:
+        lengths = self.config.order - L if self.config.min_count == 1 else 1
+        if built + (shorter + kept * lengths) * (CONTEXT_BYTES + PAIR_BYTES) \
+                <= self.config.max_table_gb * 2**30:
             return
         min_count, detail = self.config.min_count, f"{built / 2**20:,.1f} MB built"
         if len(seen):
