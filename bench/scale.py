@@ -97,10 +97,11 @@ finally:
 """
 
 
-def resident_gb(pid: int) -> float:
+def resident_gb(pid: int, key: str = "VmRSS") -> float:
+    """The process's resident size now (VmRSS), or its peak so far (VmHWM)."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{key}:"):
                 return int(line.split()[1]) / 1024**2
     except OSError:
         pass
@@ -116,12 +117,13 @@ def run_stage(argv: list[str], cwd: Path, env: dict, max_gb: float = 8.0,
     with open(cwd / "stage.log", "wb") as log:
         proc = subprocess.Popen([sys.executable, "-c", PEAK_OF_MODULE, str(peak_file), *argv],
                                 cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
-        why = None
+        why, most = None, 0.0  # most: its peak so far, read while it runs
         while proc.poll() is None:
+            most = max(most, resident_gb(proc.pid, "VmHWM"))
             if why is None and resident_gb(proc.pid) > max_gb:
                 why = f"over {max_gb:g} GB"
             elif why is None and time.perf_counter() - started > max_s:
-                why = f"over {max_s:g} s"
+                why = f"over {max_s:g} s (peak until then {most:.2f} GB)"
             if why:
                 proc.kill()
             time.sleep(0.2)
