@@ -31,8 +31,8 @@ class NgramConfig(ModelConfig):
     Kneser-Ney), 2 drops those seen once, most of a large list's long contexts.
     ``max_table_gb``: ``fit`` stops with an error (``TablesTooLarge``) as soon as the
     contexts it keeps show that its tables would pass this size, and says how many a
-    larger min_count would keep. ``block_size`` and ``n_embd`` are unused: the model has no embedding and its context
-    is order - 1 characters."""
+    larger min_count would keep. ``block_size`` and ``n_embd`` are unused: the model has
+    no embedding and its context is order - 1 characters."""
 
     subsection = "ngram"
     order: int = param(6)
