@@ -5,7 +5,8 @@ by hand, not a test).
     python bench/sequence_speed.py -p makemore-transformer -v preset -v eager --rounds 3
 
 For each preset (its model and train params, loaded as ``makemore preset`` loads them;
-one thread, ``train.threads``) it prints, as a markdown table:
+one thread, ``train.threads``; ``--batch-size`` and ``--threads`` override the preset's
+for every run) it prints, as a markdown table:
 
 - events/s: training events (positions with a target) per second of the trainer,
   over ``--steps`` steps after ``--warmup`` steps (the warm-up is lengthened, where
@@ -222,7 +223,11 @@ def timed_range(X, Y, p: TrainParams, warmup: int, steps: int) -> tuple[int, int
 @click.option("--steps", default=300, show_default=True, help="Timed steps a run.")
 @click.option("--warmup", default=30, show_default=True, help="Steps before timing, at least.")
 @click.option("--rounds", default=2, show_default=True, help="Alternating rounds.")
-def main(presets, variants, steps, warmup, rounds):
+@click.option("--batch-size", type=click.IntRange(min=1), default=None,
+              help="Names a batch, for every run (default: each preset's).")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="Threads, for every run, the plain loop's too (default: each preset's).")
+def main(presets, variants, steps, warmup, rounds, batch_size, threads):
     # one process trains many models through the same compiled function: room for all
     torch._dynamo.config.recompile_limit = 256
     X, Y, vocab_size = training_data()
@@ -231,6 +236,8 @@ def main(presets, variants, steps, warmup, rounds):
     rows = []
     for name in presets:
         config, recipe = preset_model(name, vocab_size, X.shape[1])
+        recipe = dataclasses.replace(recipe, batch_size=batch_size or recipe.batch_size,
+                                     threads=threads or recipe.threads)
         torch.set_num_threads(recipe.threads)
         first, total = timed_range(X, Y, recipe, warmup, steps)
         p = dataclasses.replace(recipe, steps=total, warmup_steps=0, log_every=total,
@@ -260,7 +267,8 @@ def main(presets, variants, steps, warmup, rounds):
             gflops = rate[variant] * per_event / 1e9
             rows.append((label, variant, rate[variant], gflops, limit, gflops / limit,
                          rate[variant] / rate["plain loop"]))
-    print(f"\n{rounds} rounds of {steps} timed steps (medians), one thread\n")
+    each = f"{threads} threads" if threads else "each preset's threads (one)"
+    print(f"\n{rounds} rounds of {steps} timed steps (medians), {each}\n")
     print("| model | variant | events/s | GFLOP/s | matmul limit (GFLOP/s) | of the limit "
           "| x plain loop |")
     print("|---|---|---|---|---|---|---|")
