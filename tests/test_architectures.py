@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from torch import nn
 
 from pipeline.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from pipeline.evaluate import name_losses, pass_plan
 from pipeline.models import ARCHS, build_model, count_params, fitted_by_counting, make_config
 from pipeline.models.bow import causal_average
 from pipeline.models.layers import CausalConv
@@ -175,6 +176,24 @@ def test_bucketed_widths_give_the_loss_of_the_unpadded_batch(cfg):
     for (name, p), q in zip(a.named_parameters(), b.parameters()):
         torch.testing.assert_close(q.grad, p.grad, atol=1e-6, rtol=1e-5, msg=name)
     torch.testing.assert_close(b.state_dict(), a.state_dict())
+
+
+@pytest.mark.parametrize("cfg", SEQUENCE_MODELS + COUNTED_MODELS, ids=lambda c: f"{c.arch}")
+def test_names_scored_by_length_in_cut_passes_score_as_at_full_width(cfg, monkeypatch):
+    """Evaluation scores names shortest first, each pass cut to its longest name
+    (pipeline/evaluate.py's pass_plan): every name's loss is the one it has at the
+    split's full width, in one pass."""
+    model = moved(build_model(cfg, seed=0)).eval()
+    X, Y = sequences()
+    with torch.no_grad():
+        logits, _ = model(X)
+    each = torch.nn.functional.cross_entropy(logits.transpose(1, 2), Y, ignore_index=-1,
+                                             reduction="none").double().sum(1)
+    monkeypatch.setattr("pipeline.evaluate.EVAL_VALUES", 3 * 16 * 256)  # 3 names a pass
+    assert [width for _, width in pass_plan(model, X, Y)] == [4, 7, 10, 16]
+    loss, events = name_losses(model, X, Y)
+    torch.testing.assert_close(loss, each, atol=1e-5, rtol=1e-6)
+    assert events.tolist() == [len(name) + 1 for name in NAMES]
 
 
 def test_compiled_attention_is_torchs_causal_attention():

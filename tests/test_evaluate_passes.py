@@ -3,8 +3,8 @@ progress on long ones, and the leading events that the initial loss reads."""
 
 import torch
 
-from pipeline.evaluate import (EVAL_ROWS, EVAL_VALUES, leading_events, passes,
-                               rows_per_pass, split_loss)
+from pipeline.evaluate import (EVAL_ROWS, EVAL_VALUES, leading_events, name_losses,
+                               pass_plan, passes, rows_per_pass, split_loss)
 from pipeline.models import build_model, make_config
 
 
@@ -21,23 +21,53 @@ def test_wide_vocabularies_and_long_names_take_fewer_rows_a_pass():
     assert rows_per_pass(windows, torch.zeros(10, 3)) == EVAL_VALUES // 5000
 
 
+def names_of_many_lengths(count=50, width=12):
+    """Sequences (X, Y) of names 1 to width - 1 characters long, in no order."""
+    X = torch.randint(1, 27, (count, width), dtype=torch.int8)
+    length = torch.randint(1, width, (count,))
+    Y = torch.where(torch.arange(width) < length[:, None], X.roll(-1, 1).long(), -1)
+    return X, Y, length
+
+
 def test_a_split_scored_in_many_passes_scores_as_in_one(monkeypatch):
     model = build_model(make_config("dilated", vocab_size=27, block_size=8, n_embd=4,
                                     hidden=8), seed=0)
-    X = torch.randint(1, 27, (50, 12), dtype=torch.int8)
-    Y = torch.where(torch.arange(12) < 9, X.roll(-1, 1).long(), -1)
-    whole = split_loss(model, X, Y)
+    X, Y, _ = names_of_many_lengths()
+    whole, (each, events) = split_loss(model, X, Y), name_losses(model, X, Y)
     monkeypatch.setattr("pipeline.evaluate.EVAL_VALUES", 7 * 12 * 256)  # 7 names a pass
-    assert abs(split_loss(model, X, Y) - whole) < 1e-6
+    assert len(pass_plan(model, X, Y)) == 8
+    assert abs(split_loss(model, X, Y) - whole) < 1e-9
+    many, many_events = name_losses(model, X, Y)
+    assert torch.allclose(many, each, rtol=0, atol=1e-9)  # each name's loss, in split order
+    assert torch.equal(many_events, events)
+    assert abs(float(each.sum()) / int(events.sum()) - whole) < 1e-9
+
+
+def test_names_are_scored_shortest_first_each_pass_cut_to_its_longest(monkeypatch):
+    model = build_model(make_config("dilated", vocab_size=27, block_size=8, n_embd=4,
+                                    hidden=8), seed=0)
+    X, Y, length = names_of_many_lengths()
+    monkeypatch.setattr("pipeline.evaluate.EVAL_VALUES", 7 * 12 * 256)
+    plan = pass_plan(model, X, Y)
+    rows = torch.cat([r for r, _ in plan])
+    assert sorted(rows.tolist()) == list(range(50))  # every name once
+    assert length[rows].tolist() == sorted(length.tolist())
+    assert [width for _, width in plan] == [int(length[r].max()) for r, _ in plan]
+    windows = torch.zeros(10, 3, dtype=torch.int8)
+    mlp = build_model(make_config("mlp", vocab_size=27, block_size=3, n_embd=4, hidden=8))
+    monkeypatch.setattr("pipeline.evaluate.EVAL_VALUES", 4 * 256)  # 4 windows a pass
+    assert pass_plan(mlp, windows, torch.zeros(10)) == [(slice(0, 4), 3), (slice(4, 8), 3),
+                                                        (slice(8, 10), 3)]
 
 
 def test_a_long_pass_says_how_far_it_has_come(monkeypatch, capsys):
-    assert list(passes(10, 4, "val")) == [0, 4, 8]
+    plan = [(slice(0, 4), 1), (slice(4, 8), 1), (slice(8, 10), 1)]
+    assert [rows for rows, _ in passes(plan, "val")] == [slice(0, 4), slice(4, 8), slice(8, 10)]
     assert capsys.readouterr().out == ""  # passes shorter than REPORT_EVERY print nothing
     monkeypatch.setattr("pipeline.evaluate.REPORT_EVERY", 0.0)
-    assert list(passes(10, 4, None)) == [0, 4, 8]
+    assert len(list(passes(plan, None))) == 3
     assert capsys.readouterr().out == ""  # no label: no lines
-    list(passes(10, 4, "val"))
+    list(passes(plan, "val"))
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(",")[0] for line in lines] == ["val: 4 of 10 rows", "val: 8 of 10 rows"]
     assert all("min left" in line for line in lines)

@@ -53,4 +53,6 @@ class DilatedWaveNet(WaveNet):
                 x = layer(x)
         logits = self.net[-1](x[1:])  # (N, vocab): one row per event
         loss = None if targets is None else F.cross_entropy(logits, targets[events])
+        if targets is None:  # every position is an event, in order
+            return logits.view(B, T, -1), loss
         return logits.new_zeros(B, T, logits.shape[-1]).index_put((events,), logits), loss
