@@ -37,13 +37,18 @@ def model_checkpoint(model: str) -> str:
     return f"models/{model}.safetensors"
 
 
+def ensemble_checkpoint(model: str) -> str:
+    """Where the ensemble stage writes MODEL's checkpoint (outside models/, on which
+    that stage depends)."""
+    return f"ensembles/{model}.safetensors"
+
+
 def checkpoint_path(params: dict, model: str) -> str:
-    """Where MODEL's checkpoint is: models/<MODEL>.safetensors, or for an entry of
-    params.yaml's ensembles, ensembles/<MODEL>.safetensors (outside models/, on which
-    the ensemble stage depends)."""
+    """Where MODEL's checkpoint is: an entry of params.yaml's ensembles has an
+    ensemble's, any other model a trained one's."""
     ensembles = params.get("ensembles") or {}  # checked by the ensemble stage, not here
     if isinstance(ensembles, dict) and model in ensembles:
-        return f"ensembles/{model}.safetensors"
+        return ensemble_checkpoint(model)
     return model_checkpoint(model)
 
 

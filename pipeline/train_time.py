@@ -20,6 +20,7 @@ from pathlib import Path
 import yaml
 
 from pipeline import files
+from pipeline.checkpoint import ensemble_checkpoint, model_checkpoint
 
 MD5 = re.compile(r"[0-9a-f]{32}")
 
@@ -67,8 +68,8 @@ def recorded(md5: str | None) -> dict | None:
 
 
 def checkpoint_md5(lock_text: str | None, model: str) -> str | None:
-    """The md5 dvc.lock (its text) gives models/<model>.safetensors (an ensemble's:
-    ensembles/<model>.safetensors); None without one."""
+    """The md5 dvc.lock (its text) gives MODEL's checkpoint, trained or an ensemble's;
+    None without one."""
     try:
         lock = yaml.safe_load(lock_text) if lock_text else None
     except yaml.YAMLError:
@@ -76,7 +77,6 @@ def checkpoint_md5(lock_text: str | None, model: str) -> str | None:
     stages = lock.get("stages") if isinstance(lock, dict) else None
     for stage in (stages or {}).values():
         for out in (stage or {}).get("outs") or []:
-            if out.get("path") in (f"models/{model}.safetensors",
-                                   f"ensembles/{model}.safetensors"):
+            if out.get("path") in (model_checkpoint(model), ensemble_checkpoint(model)):
                 return out.get("md5")
     return None
