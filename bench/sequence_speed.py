@@ -263,7 +263,11 @@ def main(presets, variants, steps, warmup, rounds, batch_size, threads):
         for variant in (*variants, "plain loop"):
             each = ", ".join(f"{r:,.0f}" for r in rates[variant])
             print(f"  {variant}: {rate[variant]:,.0f} events/s (rounds: {each})")
-            limit = rate["bfloat16 mm" if "bfloat16" in variant else "float32"]
+            # the limit of the products' precision: the variant's, else the preset's (the
+            # plain loop's is float32)
+            precision = ("float32" if variant == "plain loop" else
+                         VARIANTS[variant].get("matmul_precision", p.matmul_precision))
+            limit = rate["bfloat16 mm" if precision == "bfloat16" else "float32"]
             gflops = rate[variant] * per_event / 1e9
             rows.append((label, variant, rate[variant], gflops, limit, gflops / limit,
                          rate[variant] / rate["plain loop"]))
