@@ -36,8 +36,7 @@ def pass_plan(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor) -> list:
                 for start in range(0, len(X), rows)]
     length = (Y >= 0).sum(1)  # each name's events: a prefix of its row
     order = torch.sort(length, stable=True).indices
-    return [(order[start:start + rows], max(1, int(length[order[start:start + rows][-1]])))
-            for start in range(0, len(X), rows)]
+    return [(names, max(1, int(length[names[-1]]))) for names in order.split(rows)]
 
 
 def passes(plan: list, label: str | None):

@@ -1,6 +1,8 @@
 """Passes over a whole split: bounded per pass, the lecture's data in one pass size,
 progress on long ones, and the leading events that the initial loss reads."""
 
+from types import SimpleNamespace
+
 import torch
 
 from pipeline.evaluate import (EVAL_ROWS, EVAL_VALUES, leading_events, name_losses,
@@ -71,6 +73,17 @@ def test_a_long_pass_says_how_far_it_has_come(monkeypatch, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(",")[0] for line in lines] == ["val: 4 of 10 rows", "val: 8 of 10 rows"]
     assert all("min left" in line for line in lines)
+
+
+def test_the_time_left_is_estimated_from_the_positions_left(monkeypatch, capsys):
+    clock = [0.0]
+    monkeypatch.setattr("pipeline.evaluate.time", SimpleNamespace(perf_counter=lambda: clock[0]))
+    monkeypatch.setattr("pipeline.evaluate.REPORT_EVERY", 0.0)
+    plan = [(slice(0, 4), 1), (slice(4, 8), 10)]  # 4 positions, then 40
+    for rows, _ in passes(plan, "val"):
+        clock[0] += 60.0 if rows.start == 0 else 600.0
+    # a minute for 4 of 44 positions: 10 minutes for the 40 left (by rows: 1 minute)
+    assert capsys.readouterr().out == "val: 4 of 8 rows, 1 min, about 10 min left\n"
 
 
 def test_leading_events_cut_whole_rows_at_the_limit():
