@@ -18,7 +18,8 @@ for every run) it prints, as a markdown table:
 - GFLOP/s: events/s times the model's matrix-multiply FLOPs per event, forward and
   backward, counted on the trainer's batches cut to their longest name (the work a
   batch needs; the attention and the fused LSTM, which torch's flop counter does not
-  see, by their products' shapes);
+  see, by their products' shapes); for a variant whose batches the trainer packs
+  (``batch_layout``: the compiled transformer), on its packed rows as the step runs them;
 - the matmul limit: the same products (every shape, as often as one step runs it)
   timed as plain ``torch.mm``/``torch.bmm`` in float32 and bfloat16 in the same round,
   and the GFLOP/s as a fraction of it (a bfloat16 variant against the bfloat16 rate);
@@ -50,7 +51,7 @@ from pipeline.params import ModelParams, TrainParams, load_params  # noqa: E402
 from pipeline.presets import check_preset  # noqa: E402
 from pipeline.sequences import name_sequences, sequence_width  # noqa: E402
 from pipeline.split import split_names  # noqa: E402
-from pipeline.train import minibatches, train  # noqa: E402
+from pipeline.train import batch_layout, minibatches, train  # noqa: E402
 from pipeline.vocab import Vocabulary  # noqa: E402
 
 PRESETS = ("makemore-transformer", "makemore-gru", "makemore-lstm", "makemore-rnn",
@@ -203,6 +204,13 @@ def plain_loop_rate(config, X, Y, p: TrainParams, steps: int, warmup: int) -> fl
     return int((Y[ix[warmup:]] >= 0).sum()) / seconds
 
 
+def variant_packs(config, p: TrainParams, variant: str) -> bool:
+    """Whether the trainer packs this variant's batches (``batch_layout``)."""
+    model = build_model(config)
+    model.compiled_training = getattr(model, "compiled_training", False) or variant == "compiled"
+    return batch_layout(model, dataclasses.replace(p, **VARIANTS[variant]))[1]
+
+
 def timed_range(X, Y, p: TrainParams, warmup: int, steps: int) -> tuple[int, int]:
     """(warm-up, total steps): the warm-up lengthened until every batch width of the
     ``steps`` timed steps after it has come before it."""
@@ -242,9 +250,14 @@ def main(presets, variants, steps, warmup, rounds, batch_size, threads):
         first, total = timed_range(X, Y, recipe, warmup, steps)
         p = dataclasses.replace(recipe, steps=total, warmup_steps=0, log_every=total,
                                 keep="last")
-        sample = [b for i, b in enumerate(minibatches(X, Y, p)) if i >= first][:FLOP_BATCHES]
-        products, events = count_products(build_model(config, seed=0), sample)
-        per_event = products.flops / events
+        packs = {variant: variant_packs(config, p, variant) for variant in variants}
+        layouts = {False, *packs.values()}  # packed or not: the trainer's own batches
+        products, per_event = {}, {}
+        for packed in layouts:
+            sample = [b for i, b in enumerate(minibatches(X, Y, p, packed, packed))
+                      if i >= first][:FLOP_BATCHES]
+            products[packed], events = count_products(build_model(config, seed=0), sample)
+            per_event[packed] = products[packed].flops / events
         started = time.perf_counter()
         rates = collections.defaultdict(list)
         for _ in range(rounds):
@@ -253,12 +266,17 @@ def main(presets, variants, steps, warmup, rounds, batch_size, threads):
                 rates[variant].append(trainer_rate(config, X, Y, q, first,
                                                    force_compile=variant == "compiled"))
             rates["plain loop"].append(plain_loop_rate(config, X, Y, p, steps + warmup, warmup))
-            rates["float32"].append(matmul_rate(products.shapes, torch.float32))
-            rates["bfloat16 mm"].append(matmul_rate(products.shapes, torch.bfloat16))
+            for packed in layouts:  # the limit at each layout's shapes
+                for dtype in (torch.float32, torch.bfloat16):
+                    rates[dtype, packed].append(matmul_rate(products[packed].shapes, dtype))
         rate = {k: statistics.median(v) for k, v in rates.items()}
         label = f"{config.arch} ({name}, {count_params(build_model(config)):,} params)"
-        print(f"{label}: {per_event / 1e6:.3f} MFLOP an event; matmul limit "
-              f"{rate['float32']:.1f} GFLOP/s float32, {rate['bfloat16 mm']:.1f} bfloat16; "
+        packed_figures = (f" (packed: {per_event[True] / 1e6:.3f} MFLOP an event, limit "
+                          f"{rate[torch.float32, True]:.1f}/{rate[torch.bfloat16, True]:.1f})"
+                          if True in layouts else "")
+        print(f"{label}: {per_event[False] / 1e6:.3f} MFLOP an event; matmul limit "
+              f"{rate[torch.float32, False]:.1f} GFLOP/s float32, "
+              f"{rate[torch.bfloat16, False]:.1f} bfloat16{packed_figures}; "
               f"warm-up {first} steps [{time.perf_counter() - started:.0f} s]")
         for variant in (*variants, "plain loop"):
             each = ", ".join(f"{r:,.0f}" for r in rates[variant])
@@ -267,8 +285,9 @@ def main(presets, variants, steps, warmup, rounds, batch_size, threads):
             # plain loop's is float32)
             precision = ("float32" if variant == "plain loop" else
                          VARIANTS[variant].get("matmul_precision", p.matmul_precision))
-            limit = rate["bfloat16 mm" if precision == "bfloat16" else "float32"]
-            gflops = rate[variant] * per_event / 1e9
+            packed = packs.get(variant, False)
+            limit = rate[getattr(torch, precision), packed]
+            gflops = rate[variant] * per_event[packed] / 1e9
             rows.append((label, variant, rate[variant], gflops, limit, gflops / limit,
                          rate[variant] / rate["plain loop"]))
     each = f"{threads} threads" if threads else "each preset's threads (one)"

@@ -18,7 +18,7 @@ from pipeline.models.layers import CausalConv
 from pipeline.models.transformer import causal_attention
 from pipeline.params import TrainParams
 from pipeline.sequences import name_sequences, save_sequences, sequence_width
-from pipeline.train import bucket_width, train
+from pipeline.train import bucket_width, packed_rows, train
 from pipeline.vocab import Vocabulary
 from pipeline.windows import context_windows
 from stages.cli import main
@@ -200,6 +200,34 @@ def test_compiled_attention_is_torchs_causal_attention():
     q, k, v = torch.randn(3, 4, 2, 11, 8).unbind(0)
     expected = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
     torch.testing.assert_close(causal_attention(q, k, v, 0.0), expected, atol=1e-6, rtol=1e-5)
+
+
+def test_compiled_transformer_reads_packed_rows_as_one_name_each():
+    """Compiled, the transformer reads each '.' input as a name's start (the trainer's
+    packed rows): every name's logits, the loss and every gradient are those of the names
+    in rows of their own."""
+    cfg = make_config("transformer", vocab_size=27, block_size=16, n_embd=8, n_layer=2,
+                      n_head=2)
+    X, Y = sequences()
+    cut = int((Y >= 0).sum(1).max())
+    packed_x, packed_y = packed_rows(X, Y)
+    assert len(packed_x) < len(X)  # some rows hold two names
+    a, b = build_model(cfg, seed=0).train(), build_model(cfg, seed=0).train()
+    logits_a, loss_a = a(X[:, :cut], Y[:, :cut])
+    # dynamo's trace takes the compiled branch; the eager backend runs it without inductor
+    logits_b, loss_b = torch.compile(b, backend="eager")(packed_x, packed_y)
+    loss_a.backward()
+    loss_b.backward()
+    torch.testing.assert_close(loss_b, loss_a, atol=1e-6, rtol=1e-6)
+    events_a, events_b = Y[:, :cut] >= 0, packed_y >= 0
+    # the same events in another order: sorted by target, then by logits
+    key = lambda logits, y: sorted(zip(y.tolist(), logits.tolist()))  # noqa: E731
+    for (ya, la), (yb, lb) in zip(key(logits_a[events_a], Y[:, :cut][events_a]),
+                                  key(logits_b[events_b], packed_y[events_b])):
+        assert ya == yb
+        torch.testing.assert_close(torch.tensor(lb), torch.tensor(la), atol=1e-5, rtol=1e-5)
+    for (name, p), q in zip(a.named_parameters(), b.parameters()):
+        torch.testing.assert_close(q.grad, p.grad, atol=1e-6, rtol=1e-5, msg=name)
 
 
 @pytest.mark.parametrize("dilation", [1, 2, 4])

@@ -67,6 +67,32 @@ def test_bucketed_sequence_batches_pad_the_longest_name_to_a_few_widths():
     assert widths == {4, 8, 12, 16}
 
 
+def _names_in_rows(X, Y):
+    """Each name a row holds, as (inputs, targets): a name starts at each '.' input."""
+    names = []
+    for x, y in zip(X.tolist(), Y.tolist()):
+        starts = [i for i, c in enumerate(x) if c == 0] + [len(x)]
+        names += [(x[a:b], y[a:b]) for a, b in zip(starts, starts[1:]) if y[a] != -1]
+    return sorted((x[:y.index(-1)] if -1 in y else x, [t for t in y if t != -1])
+                  for x, y in names)
+
+
+def test_packed_rows_hold_each_name_of_the_batch_once():
+    X, Y = _sequences(["ava", "emma", "olivia", "charlotte", "mia", "christopherjohn", "q",
+                       "isabella", "sophia"], 16)
+    p = dataclasses.replace(LECTURE, steps=60, batch_size=7)
+    shapes = set()
+    for (xa, ya), (xb, yb) in zip(minibatches(X, Y, p),
+                                  minibatches(X, Y, p, bucketed=True, packed=True)):
+        assert _names_in_rows(xb, yb) == _names_in_rows(xa, ya)  # every event, once
+        rows = len(ya) - int(((ya >= 0).sum(1).sort().values[:3]
+                              + (ya >= 0).sum(1).sort(descending=True).values[:3] <= 16).sum())
+        assert len(yb) == min(7, -(-rows // 4) * 4)  # the pairs that fit share a row
+        assert (xb[rows:] == 0).all() and (yb[rows:] == -1).all()  # rows of padding
+        shapes.add(tuple(yb.shape))
+    assert len(shapes) <= 4 and all(w in (4, 8, 12, 16) for _, w in shapes)
+
+
 def test_weight_decay_reaches_only_linear_weights():
     cfg = make_config("hierarchical", vocab_size=5, block_size=4, n_embd=4, hidden=16)
     model = build_model(cfg, seed=0)

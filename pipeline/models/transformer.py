@@ -8,6 +8,8 @@ from torch import nn
 from pipeline.models.config import ModelConfig, ParamError, param
 from pipeline.models.layers import sequence_loss
 
+START = 0  # '.', the index every name's row starts with (pipeline/vocab.py)
+
 
 @dataclass(frozen=True)
 class TransformerConfig(ModelConfig):
@@ -34,13 +36,13 @@ class CausalSelfAttention(nn.Module):
         self.proj = nn.Linear(config.n_embd, config.n_embd)
         self.proj_dropout = nn.Dropout(config.dropout)
 
-    def forward(self, x):  # (B, T, C) -> (B, T, C)
+    def forward(self, x, names=None):  # (B, T, C) -> (B, T, C)
         B, T, C = x.shape
         q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
                    for t in self.qkv(x).split(C, dim=2))  # each (B, heads, T, head size)
         dropout = self.dropout if self.training else 0.0
         if torch.compiler.is_compiling():
-            y = causal_attention(q, k, v, dropout)
+            y = causal_attention(q, k, v, dropout, names)
         else:  # float32 also under bfloat16 autocast, where torch's CPU kernel is 3x slower
             with torch.autocast(x.device.type, enabled=False):
                 y = F.scaled_dot_product_attention(q.float(), k.float(), v.float(),
@@ -48,15 +50,18 @@ class CausalSelfAttention(nn.Module):
         return self.proj_dropout(self.proj(y.transpose(1, 2).reshape(B, T, C)))
 
 
-def causal_attention(q, k, v, dropout: float):
+def causal_attention(q, k, v, dropout: float, names=None):
     """softmax(q k^T / sqrt(head size), causally masked), dropped out, times v: the function
     of ``F.scaled_dot_product_attention(q, k, v, is_causal=True)`` in plain operations,
     which torch.compile fuses (at a dozen positions torch's fused CPU kernel is the slower,
-    compiled: bench/sequence_speed.py)."""
+    compiled: bench/sequence_speed.py). ``names`` (B, T), where given: the name each
+    position belongs to; a position then sees only the earlier positions of its name."""
     T = q.shape[-2]
     weights = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(q.shape[-1]))
-    future = torch.ones(T, T, dtype=torch.bool, device=q.device).triu(1)
-    weights = weights.masked_fill(future, float("-inf")).softmax(-1)
+    hidden = torch.ones(T, T, dtype=torch.bool, device=q.device).triu(1)  # the future
+    if names is not None:  # (B, 1, T, T): and the other names of the row
+        hidden = hidden | (names[:, None, :, None] != names[:, None, None, :])
+    weights = weights.masked_fill(hidden, float("-inf")).softmax(-1)
     return (F.dropout(weights, dropout) if dropout else weights) @ v
 
 
@@ -71,8 +76,8 @@ class Block(nn.Module):
                                  nn.Linear(4 * config.n_embd, config.n_embd),
                                  nn.Dropout(config.dropout))
 
-    def forward(self, x):
-        x = x + self.attn(self.ln_1(x))
+    def forward(self, x, names=None):
+        x = x + self.attn(self.ln_1(x), names)
         return x + self.mlp(self.ln_2(x))
 
 
@@ -83,12 +88,16 @@ class Transformer(nn.Module):
     layer norm, a linear head.
 
     Reads names as sequences: idx (B, T <= block_size) starting with '.', logits
-    (B, T, vocab).
+    (B, T, vocab). Compiled, it reads each '.' as the start of a name, so a row may hold
+    several (``reads_packed_names``): each position is embedded at its place in its name
+    and attends to its name only. Where a row holds one name, that changes nothing for
+    its events.
     """
 
     Config = TransformerConfig
     reads = "sequences"
     compiled_training = True  # train.compile compiles its step (bench/sequence_speed.py)
+    reads_packed_names = True  # its compiled step trains on packed rows (packed_rows)
 
     def __init__(self, config: TransformerConfig):
         super().__init__()
@@ -105,8 +114,14 @@ class Transformer(nn.Module):
         if T > self.config.block_size:
             raise ValueError(f"a sequence of {T} positions is longer than block_size "
                              f"{self.config.block_size}")
-        x = self.dropout(self.embedding(idx) + self.position(torch.arange(T, device=idx.device)))
+        column, names = torch.arange(T, device=idx.device), None
+        position = column  # (T,)
+        if torch.compiler.is_compiling():  # training rows may hold several names
+            start = idx == START  # (B, T): where each name starts
+            names = start.cumsum(1)
+            position = column - torch.where(start, column, 0).cummax(1).values  # (B, T)
+        x = self.dropout(self.embedding(idx) + self.position(position))
         for block in self.blocks:
-            x = block(x)
+            x = block(x, names)
         logits = self.head(self.ln_f(x))  # (B, T, vocab)
         return logits, sequence_loss(logits, targets)
