@@ -8,7 +8,8 @@ wrapper) into one native call per step: at these sizes Python and per-op dispatc
 cost more than the arithmetic. A model without it that says compiling pays
 (``compiled_training``: the transformer, the gated WaveNet) has its forward and
 backward compiled instead (the fused AdamW step stays outside), its sequence batches
-padded to a few widths so that only a handful of shapes compile. Minibatches are
+padded to a few widths so that only a handful of shapes compile (and, for a model that
+reads them, packed two names to a row: ``packed_rows``). Minibatches are
 drawn uniformly with replacement from the training windows by a seeded generator,
 so the same params give the same weights, step for step.
 """
@@ -136,9 +137,8 @@ def packed_rows(xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch
     not fit in T columns in two rows. Each name keeps its own positions (its '.' input
     first, then its letters; its targets); the rows are cut to the longest and then to
     ``bucket_width`` columns, and filled up to a multiple of 4 rows with rows of padding
-    (input '.', target -1), so a compiled step sees a few shapes only. On the lecture's
-    list 64 names take 32 to 36 rows of 16 columns, 89% of them events, against 64 rows
-    of 12 or 16 at 57% unpacked (bench/sequence_speed.py)."""
+    (input '.', target -1), so a compiled step sees a few shapes only. The step then
+    computes fewer padding positions (bench/sequence_speed.py, docs/performance.md)."""
     B, T = xb.shape
     length = (yb >= 0).sum(1)  # (B,) positions each name takes
     order = torch.sort(length, stable=True).indices  # shortest first
