@@ -219,13 +219,18 @@ def test_compiled_transformer_reads_packed_rows_as_one_name_each():
     loss_a.backward()
     loss_b.backward()
     torch.testing.assert_close(loss_b, loss_a, atol=1e-6, rtol=1e-6)
-    events_a, events_b = Y[:, :cut] >= 0, packed_y >= 0
-    # the same events in another order: sorted by target, then by logits
-    key = lambda logits, y: sorted(zip(y.tolist(), logits.tolist()))  # noqa: E731
-    for (ya, la), (yb, lb) in zip(key(logits_a[events_a], Y[:, :cut][events_a]),
-                                  key(logits_b[events_b], packed_y[events_b])):
-        assert ya == yb
-        torch.testing.assert_close(torch.tensor(lb), torch.tensor(la), atol=1e-5, rtol=1e-5)
+    alone = {tuple(x[:n].tolist()): logits[:n] for x, n, logits
+             in zip(X, (Y >= 0).sum(1).tolist(), logits_a)}  # each name's inputs -> logits
+    packed = {}
+    for x, y, logits in zip(packed_x, packed_y, logits_b):
+        starts = (x == 0).nonzero().flatten().tolist() + [len(x)]
+        for start, end in zip(starts, starts[1:]):
+            n = int((y[start:end] >= 0).sum())  # 0 for a padding column
+            if n:
+                packed[tuple(x[start:start + n].tolist())] = logits[start:start + n]
+    assert packed.keys() == alone.keys()  # every name once (NAMES are distinct)
+    for name, logits in alone.items():
+        torch.testing.assert_close(packed[name], logits, atol=1e-5, rtol=1e-5)
     for (name, p), q in zip(a.named_parameters(), b.parameters()):
         torch.testing.assert_close(q.grad, p.grad, atol=1e-6, rtol=1e-5, msg=name)
 
