@@ -7,9 +7,11 @@ sets the same gradients without autograd (faster at batch 32). With
 wrapper) into one native call per step: at these sizes Python and per-op dispatch
 cost more than the arithmetic. A model without it that says compiling pays
 (``compiled_training``: the transformer, the gated WaveNet) has its forward and
-backward compiled instead (the fused AdamW step stays outside), its sequence batches
-padded to a few widths so that only a handful of shapes compile (and, for a model that
-reads them, packed two names to a row: ``packed_rows``). Minibatches are
+backward compiled instead (the fused AdamW step stays outside): as one torch.func graph
+over flat parameters where the model has no buffers (pipeline/functional_step.py),
+else through autograd. Its sequence batches are padded to a few widths so that only a
+handful of shapes compile (and, for a model that reads them, packed two names to a row:
+``packed_rows``). Minibatches are
 drawn uniformly with replacement from the training windows by a seeded generator,
 so the same params give the same weights, step for step.
 """
@@ -25,6 +27,7 @@ import torch
 from tqdm import tqdm
 
 from pipeline.device import resolve_device
+from pipeline.functional_step import FlatParameters, gradients_function, steps_functionally
 from pipeline.params import TrainParams
 
 # Minibatches are drawn this many steps at a time.
@@ -70,12 +73,15 @@ class PlainSGD:
             p.grad = None
 
 
-def make_optimizer(model: torch.nn.Module, p: TrainParams):
+def make_optimizer(model: torch.nn.Module, p: TrainParams, groups: list[dict] | None = None):
+    """The optimizer of ``train.optimizer`` over ``groups`` (by default
+    ``param_groups(model)``)."""
+    groups = groups or param_groups(model, p.weight_decay)
     if p.optimizer == "adamw":
-        return torch.optim.AdamW(param_groups(model, p.weight_decay), lr=p.lr, fused=True)
+        return torch.optim.AdamW(groups, lr=p.lr, fused=True)
     if p.weight_decay:
-        return torch.optim.SGD(param_groups(model, p.weight_decay), lr=p.lr)
-    return PlainSGD(model.parameters(), lr=p.lr)
+        return torch.optim.SGD(groups, lr=p.lr)
+    return PlainSGD([q for group in groups for q in group["params"]], lr=p.lr)
 
 
 def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
@@ -197,8 +203,19 @@ def train(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor, p: TrainPara
     device = resolve_device(p.device)
     model.to(device).train()
     X, Y = X.to(device), Y.to(device)
-    optimizer = make_optimizer(model, p)
-    step_fn = _step_function(model, p, progress)
+    flat = (FlatParameters(model, param_groups(model, p.weight_decay))
+            if _compiles_functional_step(model, p) else None)
+    try:
+        return _train(model, X, Y, p, progress, timings, lr_at, look, flat)
+    finally:
+        if flat:
+            flat.restore()
+
+
+def _train(model, X, Y, p, progress, timings, lr_at, look, flat) -> list[tuple[int, float]]:
+    device = X.device
+    optimizer = make_optimizer(model, p, flat.groups if flat else None)
+    step_fn = _step_function(model, p, progress, flat)
     # outside the step function, so every step function (compiled or not) is unchanged
     average = WeightAverage(model, X, Y, p) if p.ema else None
     bucketed, packed = batch_layout(model, p)
@@ -368,9 +385,18 @@ def _has_hand_backward(model) -> bool:
     return getattr(model, "supports_forward_backward", lambda: False)()
 
 
-def _step_function(model, p: TrainParams, progress: bool):
-    """``step(optimizer, xb, yb) -> loss``: one optimisation step."""
+def _step_function(model, p: TrainParams, progress: bool, flat: FlatParameters | None = None):
+    """``step(optimizer, xb, yb) -> loss``: one optimisation step; with ``flat``, the
+    compiled functional step over those flat parameters (pipeline/functional_step.py)."""
     matmul_dtype = getattr(torch, p.matmul_precision)
+    if flat:
+        if progress:
+            print("compiling the training step for each batch width as it first comes "
+                  "(train.compile: false skips it)")
+        gradients = gradients_function(model, flat, matmul_dtype)
+        compiled = _compiled(gradients, torch.compile(gradients, dynamic=False, options=
+                             {"cpp_wrapper": True, "fallback_random": True}))
+        return functools.partial(_functional_step, compiled, flat)
     if not _has_hand_backward(model):
         loss_of = functools.partial(_autograd_loss, model, matmul_dtype)
         forward_backward = functools.partial(_autograd_forward_backward, loss_of)
@@ -409,6 +435,11 @@ def _compiles_autograd_step(model, p: TrainParams) -> bool:
     say it pays (``compiled_training``; measured by bench/sequence_speed.py)."""
     return (p.compile and not _has_hand_backward(model)
             and getattr(model, "compiled_training", False))
+
+
+def _compiles_functional_step(model, p: TrainParams) -> bool:
+    """Whether that compiled step is the functional one (pipeline/functional_step.py)."""
+    return _compiles_autograd_step(model, p) and steps_functionally(model)
 
 
 def _compiled(fn, compiled=None):
@@ -453,6 +484,13 @@ def _autograd_forward_backward(loss_of, xb, yb) -> torch.Tensor:
 def _autograd_step(forward_backward, optimizer, xb, yb) -> torch.Tensor:
     optimizer.zero_grad(set_to_none=True)
     loss = forward_backward(xb, yb)  # sets every .grad afresh
+    optimizer.step()
+    return loss
+
+
+def _functional_step(gradients, flat: FlatParameters, optimizer, xb, yb) -> torch.Tensor:
+    loss, grads = gradients(flat.tensors(), xb, yb)
+    flat.set_grads(grads)
     optimizer.step()
     return loss
 

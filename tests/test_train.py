@@ -1,7 +1,10 @@
 import dataclasses
+import functools
 
 import torch
 
+import pipeline.train as train_module
+from pipeline.functional_step import FlatParameters, steps_functionally
 from pipeline.models import build_model, make_config
 from pipeline.params import TrainParams
 from pipeline.sequences import name_sequences
@@ -174,13 +177,14 @@ TINY_NAMES = _sequences(["emma", "olivia", "sophia", "amelia", "harper", "evelyn
                          "ella", "luna", "camila"], 8)
 
 
-def _tiny_transformer_run(compile, **train_params):
+def _tiny_transformer_run(compile, dropout=0.0, **train_params):
     X, Y = TINY_NAMES
     cfg = make_config("transformer", vocab_size=27, block_size=8, n_embd=8, n_layer=1,
-                      n_head=2)
+                      n_head=2, dropout=dropout)
     model = build_model(cfg, seed=3)
-    p = dataclasses.replace(LECTURE, steps=150, batch_size=4, log_every=50, optimizer="adamw",
-                            lr=0.01, seed=3, compile=compile, **train_params)
+    p = dataclasses.replace(LECTURE, **{**dict(steps=150, batch_size=4, log_every=50,
+                                                optimizer="adamw", lr=0.01, seed=3,
+                                                compile=compile), **train_params})
     return model, train(model, X, Y, p, progress=False)
 
 
@@ -209,6 +213,73 @@ def test_compiled_autograd_step_trains_like_the_eager_one():
     assert again[1] == compiled[1]
     a, b = compiled[0].state_dict(), again[0].state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_functional_step_trains_as_the_autograd_step(monkeypatch):
+    """A model without buffers trains compiled through one torch.func graph over flat
+    parameters (pipeline/functional_step.py). In bfloat16 it gives the very bits of the
+    step compiled through autograd; in float32 inductor fuses the two differently, so the
+    same training up to rounding. The model ends with parameters of their own."""
+    made = []
+    monkeypatch.setattr(train_module, "FlatParameters",
+                        lambda *a: made.append(FlatParameters(*a)) or made[-1])
+    for precision in ("bfloat16", "float32"):
+        functional = _tiny_transformer_run(compile=True, matmul_precision=precision)
+        assert made, "the functional step was not used"
+        made.clear()
+        with monkeypatch.context() as m:
+            m.setattr(train_module, "steps_functionally", lambda model: False)
+            autograd = _tiny_transformer_run(compile=True, matmul_precision=precision)
+        assert not made
+        if precision == "bfloat16":
+            assert functional[1] == autograd[1]
+            _assert_same_state(_state(functional[0]), _state(autograd[0]))
+        else:
+            _assert_same_function(functional, autograd)
+        storages = {q.untyped_storage().data_ptr() for q in functional[0].parameters()}
+        assert len(storages) == len(list(functional[0].parameters()))
+
+
+def test_functional_step_draws_the_autograd_steps_dropout_masks(monkeypatch):
+    """With dropout the two compiled steps round differently, but they drop the same
+    units: the first step's loss is the same number. (Under bfloat16 autocast a torch.func
+    trace of F.dropout would draw other masks.)"""
+    first = functools.partial(_tiny_transformer_run, compile=True, dropout=0.3, steps=1,
+                              log_every=1, matmul_precision="bfloat16")
+    functional = first()
+    monkeypatch.setattr(train_module, "steps_functionally", lambda model: False)
+    assert functional[1] == first()[1]
+    assert functional[1] != first(dropout=0.0)[1]
+
+
+def test_flat_parameters_are_views_in_group_order():
+    model = build_model(make_config("transformer", vocab_size=27, block_size=8, n_embd=8,
+                                    n_layer=1, n_head=2), seed=3)
+    before = _state(model)
+    groups = param_groups(model, 0.1)
+    flat = FlatParameters(model, groups)
+    assert [g["weight_decay"] for g in flat.groups] == [0.1, 0.0]
+    for group, (tensor,) in zip(groups, (g["params"] for g in flat.groups)):
+        assert tensor.numel() == sum(q.numel() for q in group["params"])
+        assert all(q.untyped_storage().data_ptr() == tensor.untyped_storage().data_ptr()
+                   for q in group["params"])
+    _assert_same_state(_state(model), before)
+    views = flat.views(flat.tensors())
+    assert all(torch.equal(views[name], q) for name, q in model.named_parameters())
+    grads = {name: torch.full_like(q, i) for i, (name, q) in enumerate(views.items())}
+    flat.set_grads(flat.concatenated(grads))
+    laid_out = flat.views([g["params"][0].grad for g in flat.groups])
+    assert all(torch.equal(laid_out[name], grads[name]) for name in grads)
+    flat.restore()
+    _assert_same_state(_state(model), before)
+    assert len({q.untyped_storage().data_ptr() for q in model.parameters()}) == len(before)
+
+
+def test_only_models_without_buffers_step_functionally():
+    tiny = dict(vocab_size=27, block_size=8, n_embd=8)
+    assert steps_functionally(build_model(make_config("transformer", n_layer=1, n_head=2,
+                                                      **tiny)))
+    assert not steps_functionally(build_model(make_config("gated", **tiny)))
 
 
 def test_bfloat16_matmuls_train_like_float32_ones():

@@ -58,6 +58,25 @@ class SequenceBatchNorm(nn.BatchNorm1d):
         return (x - mean) * torch.rsqrt(var + self.eps) * self.weight + self.bias
 
 
+class Dropout(nn.Dropout):
+    """nn.Dropout that a compiled training step draws and scales the same way whether it
+    is traced through autograd or through torch.func (``dropout``)."""
+
+    def forward(self, x):
+        return dropout(x, self.p, self.training)
+
+
+def dropout(x, p: float, training: bool = True):
+    """F.dropout. Compiled, ``aten.native_dropout``: the op that torch.compile's autograd
+    trace makes of F.dropout, and that a torch.func trace would otherwise replace by a
+    Bernoulli draw and a division, other masks and other roundings."""
+    if not (training and p):
+        return x
+    if torch.compiler.is_compiling():
+        return torch.ops.aten.native_dropout(x, p, True)[0]
+    return F.dropout(x, p)
+
+
 class CausalConv(nn.Module):
     """``nn.Conv1d(c_in, c_out, kernel_size=2, dilation=d)`` made causal: the output
     at t sees the inputs at t - d and t, and zeros before the sequence starts.

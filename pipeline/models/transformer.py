@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from pipeline.models.config import ModelConfig, ParamError, param
-from pipeline.models.layers import sequence_loss
+from pipeline.models.layers import Dropout, dropout, sequence_loss
 
 START = 0  # '.', the index every name's row starts with (pipeline/vocab.py)
 
@@ -34,7 +34,7 @@ class CausalSelfAttention(nn.Module):
         self.n_head, self.dropout = config.n_head, config.dropout
         self.qkv = nn.Linear(config.n_embd, 3 * config.n_embd)
         self.proj = nn.Linear(config.n_embd, config.n_embd)
-        self.proj_dropout = nn.Dropout(config.dropout)
+        self.proj_dropout = Dropout(config.dropout)
 
     def forward(self, x, names=None):  # (B, T, C) -> (B, T, C)
         B, T, C = x.shape
@@ -50,7 +50,7 @@ class CausalSelfAttention(nn.Module):
         return self.proj_dropout(self.proj(y.transpose(1, 2).reshape(B, T, C)))
 
 
-def causal_attention(q, k, v, dropout: float, names=None):
+def causal_attention(q, k, v, dropout_p: float, names=None):
     """softmax(q k^T / sqrt(head size), causally masked), dropped out, times v: the function
     of ``F.scaled_dot_product_attention(q, k, v, is_causal=True)`` in plain operations,
     which torch.compile fuses (at a dozen positions torch's fused CPU kernel is the slower,
@@ -62,7 +62,7 @@ def causal_attention(q, k, v, dropout: float, names=None):
     if names is not None:  # (B, 1, T, T): and the other names of the row
         hidden = hidden | (names[:, None, :, None] != names[:, None, None, :])
     weights = weights.masked_fill(hidden, float("-inf")).softmax(-1)
-    return (F.dropout(weights, dropout) if dropout else weights) @ v
+    return dropout(weights, dropout_p) @ v
 
 
 class Block(nn.Module):
@@ -74,7 +74,7 @@ class Block(nn.Module):
         self.attn = CausalSelfAttention(config)
         self.mlp = nn.Sequential(nn.Linear(config.n_embd, 4 * config.n_embd), nn.GELU(),
                                  nn.Linear(4 * config.n_embd, config.n_embd),
-                                 nn.Dropout(config.dropout))
+                                 Dropout(config.dropout))
 
     def forward(self, x, names=None):
         x = x + self.attn(self.ln_1(x), names)
@@ -104,7 +104,7 @@ class Transformer(nn.Module):
         self.config = config
         self.embedding = nn.Embedding(config.vocab_size, config.n_embd)
         self.position = nn.Embedding(config.block_size, config.n_embd)
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = Dropout(config.dropout)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer))
         self.ln_f = nn.LayerNorm(config.n_embd)
         self.head = nn.Linear(config.n_embd, config.vocab_size, bias=False)

@@ -1,0 +1,90 @@
+"""The compiled training step of a model whose state is its parameters (no buffers): one
+compiled function from the parameters and a batch to the loss and every gradient.
+
+Compiled through autograd (``loss.backward()``), a step runs a forward graph, autograd's
+engine, a backward graph, and an optimizer that visits each parameter tensor. Here the
+forward and backward are one graph (``torch.func.grad_and_value`` of
+``torch.func.functional_call``), the parameters are views into one flat tensor per
+optimizer group, and that graph writes the gradients straight into one flat tensor per
+group, so the optimizer updates two tensors rather than dozens. The arithmetic per
+element is the same: at makemore.py's transformer size, without dropout, the weights
+after 300 steps are bit for bit those of the autograd step (tests/test_train.py). With
+dropout the masks are the same (``pipeline.models.layers.dropout``) but the last bits
+differ, as inductor rounds the attention's softmax differently in one graph than in two.
+What it gains is measured in docs/performance.md.
+"""
+
+import torch
+
+
+class FlatParameters:
+    """The model's parameters as views into one flat tensor per optimizer group.
+
+    ``groups``: the optimizer's parameter groups (``train.param_groups``); ``.groups`` are
+    the same groups over the flat tensors. ``restore()`` gives each parameter its own
+    storage again (safetensors saves no tensors that share one).
+    """
+
+    def __init__(self, model: torch.nn.Module, groups: list[dict]):
+        names = {id(q): name for name, q in model.named_parameters()}
+        self.parameters = [list(g["params"]) for g in groups]
+        self.names = [[names[id(q)] for q in group] for group in self.parameters]
+        self.flats = [torch.nn.Parameter(torch.cat([q.detach().reshape(-1) for q in group]))
+                      if group else None for group in self.parameters]
+        for group, flat in zip(self.parameters, self.flats):
+            for q, view in zip(group, _split(flat.detach(), group) if group else ()):
+                q.data = view
+        self.groups = [dict(g, params=[flat]) for g, flat in zip(groups, self.flats)
+                       if flat is not None]
+
+    def tensors(self) -> list[torch.Tensor]:
+        """The flat tensors, as the compiled function takes them (sharing their storage)."""
+        return [flat.detach() for flat in self.flats if flat is not None]
+
+    def views(self, flats: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+        """{parameter name: its view into ``flats``}."""
+        groups = [(g, n) for g, n in zip(self.parameters, self.names) if g]
+        return {name: view for (group, names), flat in zip(groups, flats)
+                for name, view in zip(names, _split(flat, group))}
+
+    def concatenated(self, grads: dict[str, torch.Tensor]) -> list[torch.Tensor]:
+        """The gradients ({name: gradient}) laid out as the flat tensors are."""
+        return [torch.cat([grads[name].reshape(-1) for name in names])
+                for names in self.names if names]
+
+    def set_grads(self, grads: list[torch.Tensor]):
+        for flat, grad in zip((f for f in self.flats if f is not None), grads):
+            flat.grad = grad
+
+    def restore(self):
+        for group in self.parameters:
+            for q in group:
+                q.data = q.data.clone()
+
+
+def _split(flat: torch.Tensor, like: list[torch.Tensor]) -> list[torch.Tensor]:
+    """``flat`` cut into views shaped as the tensors of ``like``, in order."""
+    pieces = flat.split([q.numel() for q in like])
+    return [piece.view(q.shape) for piece, q in zip(pieces, like)]
+
+
+def steps_functionally(model: torch.nn.Module) -> bool:
+    """Whether the model's state is its parameters only: a model with buffers (batch
+    norm's running statistics) updates them in its forward, which a torch.func trace
+    does not allow."""
+    return next(model.buffers(), None) is None
+
+
+def gradients_function(model: torch.nn.Module, flat: FlatParameters, matmul_dtype):
+    """``gradients(flats, xb, yb) -> (loss, flat gradients)``, to be compiled."""
+
+    def loss_of(params, xb, yb):
+        # autocast rounds the matmul inputs as forward_backward(matmul_dtype=...) does
+        with torch.autocast(xb.device.type, dtype=matmul_dtype,
+                            enabled=matmul_dtype != torch.float32):
+            return torch.func.functional_call(model, params, (xb, yb))[1]
+
+    def gradients(flats, xb, yb):
+        grads, loss = torch.func.grad_and_value(loss_of)(flat.views(flats), xb, yb)
+        return loss, flat.concatenated(grads)
+    return gradients
