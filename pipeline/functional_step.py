@@ -14,6 +14,8 @@ differ, as inductor rounds the attention's softmax differently in one graph than
 What it gains is measured in docs/performance.md.
 """
 
+import math
+
 import torch
 
 
@@ -27,33 +29,34 @@ class FlatParameters:
 
     def __init__(self, model: torch.nn.Module, groups: list[dict]):
         names = {id(q): name for name, q in model.named_parameters()}
+        groups = [g for g in groups if g["params"]]
         self.parameters = [list(g["params"]) for g in groups]
-        self.names = [[names[id(q)] for q in group] for group in self.parameters]
+        # the layout as plain names and shapes: a compiled function that reads them
+        # guards on constants, not on every parameter tensor
+        self.names = tuple(tuple(names[id(q)] for q in group) for group in self.parameters)
+        self.shapes = tuple(tuple(tuple(q.shape) for q in group) for group in self.parameters)
         self.flats = [torch.nn.Parameter(torch.cat([q.detach().reshape(-1) for q in group]))
-                      if group else None for group in self.parameters]
-        for group, flat in zip(self.parameters, self.flats):
-            for q, view in zip(group, _split(flat.detach(), group) if group else ()):
+                      for group in self.parameters]
+        for group, flat, shapes in zip(self.parameters, self.tensors(), self.shapes):
+            for q, view in zip(group, _split(flat, shapes)):
                 q.data = view
-        self.groups = [dict(g, params=[flat]) for g, flat in zip(groups, self.flats)
-                       if flat is not None]
+        self.groups = [dict(g, params=[flat]) for g, flat in zip(groups, self.flats)]
 
     def tensors(self) -> list[torch.Tensor]:
         """The flat tensors, as the compiled function takes them (sharing their storage)."""
-        return [flat.detach() for flat in self.flats if flat is not None]
+        return [flat.detach() for flat in self.flats]
 
     def views(self, flats: list[torch.Tensor]) -> dict[str, torch.Tensor]:
         """{parameter name: its view into ``flats``}."""
-        groups = [(g, n) for g, n in zip(self.parameters, self.names) if g]
-        return {name: view for (group, names), flat in zip(groups, flats)
-                for name, view in zip(names, _split(flat, group))}
+        return {name: view for flat, names, shapes in zip(flats, self.names, self.shapes)
+                for name, view in zip(names, _split(flat, shapes))}
 
     def concatenated(self, grads: dict[str, torch.Tensor]) -> list[torch.Tensor]:
         """The gradients ({name: gradient}) laid out as the flat tensors are."""
-        return [torch.cat([grads[name].reshape(-1) for name in names])
-                for names in self.names if names]
+        return [torch.cat([grads[name].reshape(-1) for name in names]) for names in self.names]
 
     def set_grads(self, grads: list[torch.Tensor]):
-        for flat, grad in zip((f for f in self.flats if f is not None), grads):
+        for flat, grad in zip(self.flats, grads):
             flat.grad = grad
 
     def restore(self):
@@ -62,10 +65,10 @@ class FlatParameters:
                 q.data = q.data.clone()
 
 
-def _split(flat: torch.Tensor, like: list[torch.Tensor]) -> list[torch.Tensor]:
-    """``flat`` cut into views shaped as the tensors of ``like``, in order."""
-    pieces = flat.split([q.numel() for q in like])
-    return [piece.view(q.shape) for piece, q in zip(pieces, like)]
+def _split(flat: torch.Tensor, shapes: tuple[tuple[int, ...], ...]) -> list[torch.Tensor]:
+    """``flat`` cut into views of ``shapes``, in order."""
+    pieces = flat.split([math.prod(shape) for shape in shapes])
+    return [piece.view(shape) for piece, shape in zip(pieces, shapes)]
 
 
 def steps_functionally(model: torch.nn.Module) -> bool:
