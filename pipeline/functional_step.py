@@ -6,12 +6,14 @@ engine, a backward graph, and an optimizer that visits each parameter tensor. He
 forward and backward are one graph (``torch.func.grad_and_value`` of
 ``torch.func.functional_call``), the parameters are views into one flat tensor per
 optimizer group, and that graph writes the gradients straight into one flat tensor per
-group, so the optimizer updates two tensors rather than dozens. The arithmetic per
-element is the same: at makemore.py's transformer size, without dropout, the weights
-after 300 steps are bit for bit those of the autograd step (tests/test_train.py). With
-dropout the masks are the same (``pipeline.models.layers.dropout``) but the last bits
-differ, as inductor rounds the attention's softmax differently in one graph than in two.
-What it gains is measured in docs/performance.md.
+group, so the optimizer updates two tensors rather than dozens.
+
+The function is the same; the rounding may not be. In bfloat16 without dropout the
+weights are bit for bit those of the autograd step (tests/test_train.py). In float32,
+or with dropout, inductor fuses the one graph differently from the two (the attention's
+softmax reaches the backward unrounded, for one), so the last bits differ; dropout draws
+the same masks either way (``pipeline.models.layers.dropout``). The speed it gains is
+measured in docs/performance.md.
 """
 
 import math

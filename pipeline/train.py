@@ -129,7 +129,7 @@ def minibatches(X: torch.Tensor, Y: torch.Tensor, p: TrainParams, bucketed: bool
             yield from zip(xs, ys)
             continue
         if packed:
-            yield from (packed_rows(xb, yb) for xb, yb in zip(xs, ys))
+            yield from packed_batches(xs, ys)
             continue
         widths = (ys >= 0).sum(-1).amax(-1).tolist()  # (chunk,) longest name + 1
         if bucketed:
@@ -145,28 +145,40 @@ def packed_rows(xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch
     ``bucket_width`` columns, and filled up to a multiple of 4 rows with rows of padding
     (input '.', target -1), so a compiled step sees a few shapes only. The step then
     computes fewer padding positions (bench/sequence_speed.py, docs/performance.md)."""
-    B, T = xb.shape
-    length = (yb >= 0).sum(1)  # (B,) positions each name takes
-    order = torch.sort(length, stable=True).indices  # shortest first
+    return next(packed_batches(xb[None], yb[None]))
+
+
+def packed_batches(xs: torch.Tensor, ys: torch.Tensor):
+    """``packed_rows`` of each batch of a chunk xs, ys (C, B, T), computed for the whole
+    chunk at once: a few dozen operations a chunk rather than a batch."""
+    C, B, T = xs.shape
+    length = (ys >= 0).sum(2)  # (C, B) positions each name takes
+    order = torch.sort(length, dim=1, stable=True).indices  # shortest first
     pairs = B // 2
-    long, short = order.flip(0)[:B - pairs], order[:pairs]
-    fits = length[long[:pairs]] + length[short] <= T
-    none = order.new_full((B - pairs - pairs,), -1)  # the middle name of an odd batch: alone
-    first = torch.cat([long, short[~fits]])  # (R,) the name at each row's start
-    second = torch.cat([torch.where(fits, short, -1), none, torch.full_like(short[~fits], -1)])
-    first_length = length[first]
-    second_length = torch.where(second >= 0, length[second.clamp(min=0)], 0)
-    width = bucket_width(int((first_length + second_length).max()), T)
-    column = torch.arange(width, device=xb.device)
-    in_first = column < first_length[:, None]  # (R, width)
-    in_second = ~in_first & (column < (first_length + second_length)[:, None])
-    name = torch.where(in_first, first[:, None], torch.where(in_second, second[:, None], -1))
-    position = torch.where(in_first, column, column - first_length[:, None]).clamp(0, T - 1)
-    rows = min(B, -(-len(first) // 4) * 4)  # a multiple of 4: a few counts a batch size
-    x, y = xb.new_zeros(rows, width), yb.new_full((rows, width), -1)
-    x[:len(first)] = torch.where(name >= 0, xb[name.clamp(min=0), position], 0)
-    y[:len(first)] = torch.where(name >= 0, yb[name.clamp(min=0), position], -1)
-    return x, y
+    long, short = order.flip(1)[:, :B - pairs], order[:, :pairs]
+    fits = length.gather(1, long[:, :pairs]) + length.gather(1, short) <= T  # (C, pairs)
+    # each row's first name: the long ones (the middle one of an odd batch among them),
+    # then the short ones that fit beside none, in order; count (C,) of them are rows
+    alone_first = torch.sort(fits.to(torch.uint8), dim=1, stable=True).indices
+    first = torch.cat([long, short.gather(1, alone_first)], 1)  # (C, B)
+    count = (B - pairs) + (~fits).sum(1)
+    first = torch.where(torch.arange(B) < count[:, None], first, -1)
+    second = torch.cat([torch.where(fits, short, -1), order.new_full((C, B - pairs), -1)], 1)
+    first_length = torch.where(first >= 0, length.gather(1, first.clamp(min=0)), 0)
+    total = first_length + torch.where(second >= 0, length.gather(1, second.clamp(min=0)), 0)
+    column = torch.arange(T)
+    in_first = column < first_length[..., None]  # (C, B, T)
+    in_second = ~in_first & (column < total[..., None])
+    name = torch.where(in_first, first[..., None], torch.where(in_second, second[..., None], -1))
+    position = torch.where(in_first, column, column - first_length[..., None]).clamp(0, T - 1)
+    real = name >= 0
+    at = (torch.arange(C)[:, None, None] * B + name.clamp(min=0)) * T + position  # flat index
+    x = torch.where(real, xs.reshape(-1)[at], 0)
+    y = torch.where(real, ys.reshape(-1)[at], -1)
+    for c, (width, rows) in enumerate(zip(total.amax(1).tolist(), count.tolist())):
+        width = bucket_width(width, T)
+        rows = min(B, -(-rows // 4) * 4)  # a multiple of 4: a few counts a batch size
+        yield x[c, :rows, :width].contiguous(), y[c, :rows, :width].contiguous()
 
 
 def bucket_width(width: int, limit: int) -> int:

@@ -8,7 +8,8 @@ from pipeline.functional_step import FlatParameters, steps_functionally
 from pipeline.models import build_model, make_config
 from pipeline.params import TrainParams
 from pipeline.sequences import name_sequences
-from pipeline.train import bucket_width, learning_rate, loss_curve, minibatches, param_groups, train
+from pipeline.train import (bucket_width, learning_rate, loss_curve, minibatches,
+                            packed_batches, packed_rows, param_groups, train)
 from pipeline.vocab import Vocabulary
 
 LECTURE = TrainParams(steps=200_000, batch_size=32, lr=0.1, lr_final=0.01, decay_at=0.75,
@@ -94,6 +95,11 @@ def test_packed_rows_hold_each_name_of_the_batch_once():
         assert (xb[rows:] == 0).all() and (yb[rows:] == -1).all()  # rows of padding
         shapes.add(tuple(yb.shape))
     assert len(shapes) <= 4 and all(w in (4, 8, 12, 16) for _, w in shapes)
+    # a chunk of batches packs as each batch alone would
+    ix = torch.randint(0, len(X), (30, 7), generator=torch.Generator().manual_seed(0))
+    for c, (xb, yb) in enumerate(packed_batches(X[ix], Y[ix])):
+        alone = packed_rows(X[ix[c]], Y[ix[c]])
+        assert torch.equal(xb, alone[0]) and torch.equal(yb, alone[1])
 
 
 def test_weight_decay_reaches_only_linear_weights():
