@@ -162,17 +162,18 @@ def packed_batches(xs: torch.Tensor, ys: torch.Tensor):
     alone_first = torch.sort(fits.to(torch.uint8), dim=1, stable=True).indices
     first = torch.cat([long, short.gather(1, alone_first)], 1)  # (C, B)
     count = (B - pairs) + (~fits).sum(1)
-    first = torch.where(torch.arange(B) < count[:, None], first, -1)
+    first = torch.where(torch.arange(B, device=xs.device) < count[:, None], first, -1)
     second = torch.cat([torch.where(fits, short, -1), order.new_full((C, B - pairs), -1)], 1)
     first_length = torch.where(first >= 0, length.gather(1, first.clamp(min=0)), 0)
     total = first_length + torch.where(second >= 0, length.gather(1, second.clamp(min=0)), 0)
-    column = torch.arange(T)
+    column = torch.arange(T, device=xs.device)
     in_first = column < first_length[..., None]  # (C, B, T)
     in_second = ~in_first & (column < total[..., None])
     name = torch.where(in_first, first[..., None], torch.where(in_second, second[..., None], -1))
     position = torch.where(in_first, column, column - first_length[..., None]).clamp(0, T - 1)
     real = name >= 0
-    at = (torch.arange(C)[:, None, None] * B + name.clamp(min=0)) * T + position  # flat index
+    batch = torch.arange(C, device=xs.device)[:, None, None]
+    at = (batch * B + name.clamp(min=0)) * T + position  # each position's flat index
     x = torch.where(real, xs.reshape(-1)[at], 0)
     y = torch.where(real, ys.reshape(-1)[at], -1)
     for c, (width, rows) in enumerate(zip(total.amax(1).tolist(), count.tolist())):
