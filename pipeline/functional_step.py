@@ -39,14 +39,13 @@ class FlatParameters:
         self.shapes = tuple(tuple(tuple(q.shape) for q in group) for group in self.parameters)
         self.flats = [torch.nn.Parameter(torch.cat([q.detach().reshape(-1) for q in group]))
                       for group in self.parameters]
-        for group, flat, shapes in zip(self.parameters, self.tensors(), self.shapes):
+        # the flat tensors as the compiled function takes them: their storage, which the
+        # optimizer updates in place, so they are made once
+        self.tensors = [flat.detach() for flat in self.flats]
+        for group, flat, shapes in zip(self.parameters, self.tensors, self.shapes):
             for q, view in zip(group, _split(flat, shapes)):
                 q.data = view
         self.groups = [dict(g, params=[flat]) for g, flat in zip(groups, self.flats)]
-
-    def tensors(self) -> list[torch.Tensor]:
-        """The flat tensors, as the compiled function takes them (sharing their storage)."""
-        return [flat.detach() for flat in self.flats]
 
     def views(self, flats: list[torch.Tensor]) -> dict[str, torch.Tensor]:
         """{parameter name: its view into ``flats``}."""

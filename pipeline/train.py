@@ -403,26 +403,15 @@ def _step_function(model, p: TrainParams, progress: bool, flat: FlatParameters |
     compiled functional step over those flat parameters (pipeline/functional_step.py)."""
     matmul_dtype = getattr(torch, p.matmul_precision)
     if flat:
-        if progress:
-            print("compiling the training step for each batch width as it first comes "
-                  "(train.compile: false skips it)")
         gradients = gradients_function(model, flat, matmul_dtype)
-        compiled = _compiled(gradients, torch.compile(gradients, dynamic=False, options=
-                             {"cpp_wrapper": True, "fallback_random": True}))
+        compiled = _compiled(gradients, _compiled_autograd_part(gradients, progress))
         return functools.partial(_functional_step, compiled, flat)
     if not _has_hand_backward(model):
         loss_of = functools.partial(_autograd_loss, model, matmul_dtype)
         forward_backward = functools.partial(_autograd_forward_backward, loss_of)
         if _compiles_autograd_step(model, p):
-            if progress:
-                print("compiling the training step for each batch width as it first comes "
-                      "(train.compile: false skips it)")
-            # dropout masks drawn as in eager mode, by torch's generator: faster here than
-            # inductor's own random numbers (bench/sequence_speed.py, docs/performance.md)
-            compiled = torch.compile(loss_of, dynamic=False,
-                                     options={"cpp_wrapper": True, "fallback_random": True})
             forward_backward = _compiled(forward_backward, functools.partial(
-                _autograd_forward_backward, compiled))
+                _autograd_forward_backward, _compiled_autograd_part(loss_of, progress)))
         return functools.partial(_autograd_step, forward_backward)
     for param in model.parameters():  # every .grad exists before the first (traced) step
         param.grad = torch.zeros_like(param)
@@ -434,6 +423,18 @@ def _step_function(model, p: TrainParams, progress: bool, flat: FlatParameters |
             print("compiling the training step on its first call (train.compile: false skips it)")
         forward_backward = _compiled(forward_backward)
     return functools.partial(_hand_derived_step, forward_backward)
+
+
+def _compiled_autograd_part(fn, progress: bool):
+    """``fn`` (the autograd models' loss, or their functional step's gradients) compiled,
+    one graph a batch shape as it first comes."""
+    if progress:
+        print("compiling the training step for each batch width as it first comes "
+              "(train.compile: false skips it)")
+    # dropout masks drawn as in eager mode, by torch's generator: faster here than
+    # inductor's own random numbers (bench/sequence_speed.py, docs/performance.md)
+    return torch.compile(fn, dynamic=False,
+                         options={"cpp_wrapper": True, "fallback_random": True})
 
 
 def batch_layout(model, p: TrainParams) -> tuple[bool, bool]:
@@ -502,7 +503,7 @@ def _autograd_step(forward_backward, optimizer, xb, yb) -> torch.Tensor:
 
 
 def _functional_step(gradients, flat: FlatParameters, optimizer, xb, yb) -> torch.Tensor:
-    loss, grads = gradients(flat.tensors(), xb, yb)
+    loss, grads = gradients(flat.tensors, xb, yb)
     flat.set_grads(grads)
     optimizer.step()
     return loss

@@ -270,7 +270,7 @@ def test_flat_parameters_are_views_in_group_order():
         assert all(q.untyped_storage().data_ptr() == tensor.untyped_storage().data_ptr()
                    for q in group["params"])
     _assert_same_state(_state(model), before)
-    views = flat.views(flat.tensors())
+    views = flat.views(flat.tensors)
     assert all(torch.equal(views[name], q) for name, q in model.named_parameters())
     grads = {name: torch.full_like(q, i) for i, (name, q) in enumerate(views.items())}
     flat.set_grads(flat.concatenated(grads))
