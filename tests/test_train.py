@@ -1,3 +1,4 @@
+import contextlib
 import dataclasses
 import functools
 
@@ -256,6 +257,32 @@ def test_functional_step_draws_the_autograd_steps_dropout_masks(monkeypatch):
     monkeypatch.setattr(train_module, "steps_functionally", lambda model: False)
     assert functional[1] == first()[1]
     assert functional[1] != first(dropout=0.0)[1]
+
+
+def test_compiled_steps_check_every_guard_once_a_batch_shape(monkeypatch):
+    """The compiled step checks all of dynamo's guards at a batch shape's first call and,
+    after that, only those that tell its graphs apart."""
+    stances = []
+    monkeypatch.setattr(torch.compiler, "set_stance",
+                        lambda *a, **k: stances.append(k) or contextlib.nullcontext())
+    step = train_module._guards_checked_once_a_shape(lambda xb, yb: xb.sum())
+    for rows in (4, 4, 8, 4, 8, 12):
+        step(torch.ones(rows, 3), torch.ones(rows, 3))
+    assert stances == [{"skip_guard_eval_unsafe": True}] * 3
+
+
+def test_models_trained_one_after_another_keep_their_own_compiled_graphs():
+    """A model with dropout trained between two trainings of one without (the same
+    parameter shapes, the same batch shapes, another graph): the second training gives
+    the first's bits, so the guards skipped after each shape's first call never let one
+    model's graph run another's step."""
+    run = functools.partial(_tiny_transformer_run, compile=True, steps=60,
+                            matmul_precision="bfloat16")
+    first = run()
+    between = run(dropout=0.3)
+    again = run()
+    assert again[1] == first[1] != between[1]
+    _assert_same_state(_state(first[0]), _state(again[0]))
 
 
 def test_flat_parameters_are_views_in_group_order():
