@@ -442,8 +442,8 @@ def _guards_checked_once_a_shape(compiled):
     each batch shape, and after that only those that tell its graphs apart (the shape,
     and the model where one process trains several). One training changes nothing else
     they guard between steps: the model, its mode and dropout, the precision and the
-    grad mode are the run's. All of them cost about 0.2 ms a call, 2% of the
-    transformer's step (docs/performance.md)."""
+    grad mode are the run's. Checking them all at every call costs a few percent of
+    the transformer's step (docs/performance.md)."""
     seen = set()
 
     def call(*args):
