@@ -22,3 +22,22 @@ def resolve_device(name: str) -> torch.device:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         torch.use_deterministic_algorithms(True, warn_only=True)
     return torch.device(name)
+
+
+def slow_precision_warning(precision: str, device: torch.device) -> str | None:
+    """A one-line warning where ``train.matmul_precision`` asks for bfloat16 products
+    on a CPU without bfloat16 kernels (AVX2 or older): oneDNN then emulates them, many
+    times slower than float32 (docs/performance.md). None where the precision is native
+    to ``device``."""
+    if precision != "bfloat16" or device.type != "cpu" or _cpu_has_bfloat16_kernels():
+        return None
+    return ("warning: train.matmul_precision is bfloat16, but this CPU "
+            f"({torch.backends.cpu.get_cpu_capability()}) has no bfloat16 matrix "
+            "instructions, so its bfloat16 products run emulated, many times slower than "
+            "float32; set train.matmul_precision: float32 (docs/performance.md)")
+
+
+def _cpu_has_bfloat16_kernels() -> bool:
+    """torch's test for oneDNN's bfloat16 kernels: AVX512 at least on x86 (AVX512-BF16
+    and AMX multiply bfloat16 in hardware), the bfloat16 extension on Arm."""
+    return torch.ops.mkldnn._is_mkldnn_bf16_supported()

@@ -5,6 +5,7 @@ import dataclasses
 import pytest
 import torch
 
+import pipeline.device as device_module
 from pipeline.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from pipeline.device import resolve_device
 from pipeline.errors import PipelineError
@@ -72,3 +73,33 @@ def test_train_stage_refuses_cuda_before_any_work(tmp_path, monkeypatch):
     assert result.exit_code == 1 and "train.device is cuda, but torch finds no CUDA GPU" in \
         result.stderr
     assert not (tmp_path / "models").exists()
+
+
+def test_bfloat16_products_on_a_cpu_without_bfloat16_kernels_are_warned_of(monkeypatch):
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(device_module, "_cpu_has_bfloat16_kernels", lambda: False)
+    warning = device_module.slow_precision_warning("bfloat16", cpu)
+    assert warning.startswith("warning: train.matmul_precision is bfloat16, but this CPU")
+    assert "set train.matmul_precision: float32" in warning and "\n" not in warning
+    assert device_module.slow_precision_warning("float32", cpu) is None
+    assert device_module.slow_precision_warning("bfloat16", torch.device("cuda")) is None
+    monkeypatch.setattr(device_module, "_cpu_has_bfloat16_kernels", lambda: True)
+    assert device_module.slow_precision_warning("bfloat16", cpu) is None
+
+
+def test_the_slow_precision_warning_comes_before_any_data_is_read(monkeypatch, capsys):
+    import yaml
+
+    import pipeline.start
+    from conftest import ROOT
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    monkeypatch.setattr(device_module, "_cpu_has_bfloat16_kernels", lambda: False)
+
+    def no_data(*args):
+        raise RuntimeError("data read")
+    monkeypatch.setattr(pipeline.start, "model_data", no_data)
+    for precision, warned in (("float32", False), ("bfloat16", True)):
+        params["train"]["matmul_precision"] = precision
+        with pytest.raises(RuntimeError, match="data read"):
+            pipeline.start.fresh_model(params, "wavenet")
+        assert ("train.matmul_precision is bfloat16" in capsys.readouterr().err) == warned
