@@ -23,7 +23,7 @@ repro: setup
 	dvc repro
 
 test: setup
-	python -m pytest -q
+	python -m pytest -q -n auto --dist loadfile  # a test file a worker, one worker a core
 
 figures: setup
 	python tools/figures.py
