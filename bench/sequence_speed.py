@@ -14,7 +14,9 @@ for every run) it prints, as a markdown table:
   step compiles nothing while it is timed), for each variant: ``preset`` (the
   preset's params with ``train.compile: true``, the default), ``eager`` (``train.compile: false``), ``bfloat16``
   (``train.matmul_precision: bfloat16``), ``eager-bfloat16``, ``compiled`` (the
-  autograd step compiled also for a model that does not ask for it);
+  autograd step compiled also for a model that does not ask for it), ``float32`` (compiled,
+  ``train.matmul_precision: float32``: a ``-fast`` preset as a CPU without bfloat16
+  instructions runs it);
 - GFLOP/s: events/s times the model's matrix-multiply FLOPs per event, forward and
   backward, counted on the trainer's batches cut to their longest name (the work a
   batch needs; the attention and the fused LSTM, which torch's flop counter does not
@@ -64,6 +66,8 @@ VARIANTS = {  # name -> the train params it changes
     "eager-bfloat16": {"compile": False, "matmul_precision": "bfloat16"},
     "compiled": {"compile": True},  # the autograd step compiled even where the model
     # does not ask for it (compiled_training), to see what it would give
+    "float32": {"compile": True, "matmul_precision": "float32"},  # a -fast preset's step
+    # on a CPU without bfloat16 instructions (docs/performance.md)
 }
 FLOP_BATCHES = 40  # trainer batches whose products are counted and timed for the limit
 aten = torch.ops.aten

@@ -7,10 +7,11 @@ thread, the preset's batch; variants as there), profiles ``--steps`` steps after
 warm-up that has compiled every batch width, and prints the self time of each group
 of kernels, in ms a step and as a share of the step: the matrix products (oneDNN's
 mm, addmm, bmm, and inductor's gemm templates), GELU, the attention's softmax, the
-loss's log-softmax, layer norm, the optimizer, the framework around them (dynamo,
-the compiled graphs' wrappers, autograd), the rest. A compiled step's kernels are
-seen one by one through inductor's ``cpp.enable_kernel_profile``; the profiler's own
-cost is in the times, so they run a little slower than bench/sequence_speed.py's.
+loss's log-softmax, layer norm, the optimizer, dropout's mask draws, the framework around
+them (dynamo, the compiled graphs' wrappers, autograd), the rest; a group no kernel fell
+into is left out. A compiled step's kernels are seen one by one through inductor's
+``cpp.enable_kernel_profile``; the profiler's own cost is in the times, so they run a
+little slower than bench/sequence_speed.py's.
 
 The products' share is the highest fraction of the matmul limit the step could show
 if its products ran at that limit: the rest of the step is time without any.
@@ -41,6 +42,9 @@ GROUPS = {  # group -> the kernel names it holds (first match wins, in this orde
     "attention softmax": ("softmax",),
     "layer norm": ("layer_norm",),
     "optimizer": ("Optimizer.", "aten::_fused_adamw_", "aten::_foreach"),
+    # torch's generator drawing dropout's masks, one number at a time, the draws of eager
+    # training (a compiled step makes them too: pipeline.models.layers.dropout)
+    "dropout masks": ("bernoulli",),
     # the calls around the kernels: dynamo's guards, the compiled graphs' wrappers,
     # autograd's engine and gradient accumulation
     "framework": ("Compiled", "Dynamo", "AOTDispatcher", "Pregraph", "autograd::",
@@ -99,6 +103,8 @@ def main(presets, variants, steps, warmup):
         print("| kernels | " + " | ".join(columns) + " |")
         print("|---|" + "---|" * len(columns))
         for group in (*GROUPS, "rest"):
+            if not any(t[group] for t in columns.values()):
+                continue  # no kernel of this group ran (dropout masks without dropout)
             cells = (f"{t[group] / steps * 1e3:.2f} ({t[group] / sum(t.values()):.0%})"
                      for t in columns.values())
             print(f"| {group} | " + " | ".join(cells) + " |")

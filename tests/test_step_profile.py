@@ -19,6 +19,9 @@ def test_kernels_fall_in_their_groups():
             "attention softmax",
         "graph_0_cpp_fused__to_copy_add_native_layer_norm_backward_view_6": "layer norm",
         "aten::_fused_adamw_": "optimizer",
+        "aten::bernoulli_": "dropout masks",  # the draws, not the fused multiply by them
+        "graph_1_cpp_fused__softmax_bitwise_or_masked_fill_mul_native_dropout_ne_4":
+            "attention softmax",
         "## Call CompiledFxGraph fzuhlxbq ##": "framework",
         "TorchDynamo Cache Lookup": "framework",
         "graph_0_cpp_fused__unsafe_view_cat_clone_transpose_view_10": "rest",
