@@ -118,8 +118,9 @@ class Transformer(nn.Module):
         position = column  # (T,)
         if torch.compiler.is_compiling():  # training rows may hold several names
             start = idx == START  # (B, T): where each name starts
-            # float, not int64: every layer's softmax compares them, and a CPU without
-            # AVX512 has no 64-bit integer lanes to do it in (docs/performance.md)
+            # float32, not int64: every layer's softmax compares them, and on AVX2 the
+            # compiled int64 comparisons (two vectors each, their masks narrowed to float
+            # lanes) made it nearly 4x slower (docs/performance.md)
             names = start.cumsum(1, dtype=torch.float32)
             position = column - torch.where(start, column, 0).cummax(1).values  # (B, T)
         x = self.dropout(self.embedding(idx) + self.position(position))
