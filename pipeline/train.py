@@ -443,7 +443,11 @@ def _guards_checked_once_a_shape(compiled):
     and the model where one process trains several). One training changes nothing else
     they guard between steps: the model, its mode and dropout, the precision and the
     grad mode are the run's. Checking them all at every call costs a few percent of
-    the transformer's step (docs/performance.md)."""
+    the transformer's step (docs/performance.md).
+
+    A shape's first call compiles its graphs, with views recomputed in the backward
+    rather than saved: a graph that saves a view of a ReLU's output saves the ReLU's
+    bool mask too, which compiled C++ for AVX2 stores and loads one lane at a time."""
     seen = set()
 
     def call(*args):
@@ -451,7 +455,8 @@ def _guards_checked_once_a_shape(compiled):
         if shape in seen:
             with torch.compiler.set_stance("default", skip_guard_eval_unsafe=True):
                 return compiled(*args)
-        result = compiled(*args)
+        with torch._functorch.config.patch(recompute_views=True):
+            result = compiled(*args)
         seen.add(shape)
         return result
     return call

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from pipeline.models import build_model, count_params, make_config
-from pipeline.models.layers import FlattenConsecutive, SequenceBatchNorm
+from pipeline.models.layers import FlattenConsecutive, SequenceBatchNorm, dropout
 
 
 def config(arch, block_size, n_embd, hidden, batch_norm=True):
@@ -71,6 +71,25 @@ def test_batch_norm_over_batch_and_time():
     bn.eval()  # eval uses the running stats (torch keeps the unbiased variance)
     expected = (x - mean) / torch.sqrt(bn.running_var + bn.eps)
     assert torch.allclose(bn(x), expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("p", [0.1, 0.4])
+def test_compiled_dropout_draws_and_rounds_as_eager(p):
+    """Compiled, ``dropout`` keeps its mask in float32 (not native_dropout's bool): the
+    same draws, outputs, gradients and generator state as eager F.dropout, bit for bit."""
+    torch.manual_seed(0)
+    x, weight = torch.randn(64, 16, 24), torch.randn(64, 16, 24)
+    results = []
+    for fn in (lambda x: torch.nn.functional.dropout(x, p),
+               torch.compile(lambda x: dropout(x, p) * 1.0, fullgraph=True)):
+        torch.manual_seed(1)
+        x_ = x.clone().requires_grad_()
+        y = fn(x_)
+        (y * weight).sum().backward()
+        results.append((y.detach(), x_.grad, torch.rand(4)))
+    for eager, compiled in zip(*results):
+        assert torch.equal(eager, compiled)
+    assert 0.5 * p < (results[0][0] == 0).float().mean() < 1.5 * p
 
 
 @pytest.mark.parametrize("cfg", [config("mlp", 3, 10, 200), config("mlp", 3, 10, 200, False),

@@ -315,6 +315,22 @@ def test_only_models_without_buffers_step_functionally():
     assert not steps_functionally(build_model(make_config("gated", **tiny)))
 
 
+def test_compiled_gated_step_saves_no_bool_masks_of_its_activations():
+    """The gated model's compiled step (through autograd) recomputes its ReLU masks in the
+    backward from the activations it saves anyway, and keeps dropout's masks in float32:
+    the only bool it saves is batch norm's (batch, time) mask of the events."""
+    X, Y = TINY_NAMES
+    model = build_model(make_config("gated", vocab_size=27, block_size=4, n_embd=8,
+                                    residual=8, skip=8, dropout=0.2), seed=3)
+    p = dataclasses.replace(LECTURE, steps=1, batch_size=4, optimizer="adamw", lr=0.01,
+                            compile=True)
+    step = train_module._step_function(model, p, progress=False)
+    saved = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):
+        step(train_module.make_optimizer(model, p), X[:4], Y[:4])
+    assert saved and [t.shape for t in saved if t.dtype == torch.bool] == [(4, X.shape[1])]
+
+
 def test_bfloat16_matmuls_train_like_float32_ones():
     bf16 = _tiny_run(seed=3, matmul_precision="bfloat16")
     _assert_same_training(_tiny_run(seed=3), bf16, atol=0.05)  # bfloat16 keeps ~3 digits

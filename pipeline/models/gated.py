@@ -5,7 +5,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from pipeline.models.config import ModelConfig, ParamError, param
-from pipeline.models.layers import CausalConv, SequenceBatchNorm, kaiming_linear, sequence_loss
+from pipeline.models.layers import (CausalConv, Dropout, SequenceBatchNorm, kaiming_linear,
+                                    sequence_loss)
 
 NORMS = ("batch", "layer", "none")
 
@@ -47,7 +48,7 @@ class GatedBlock(nn.Module):
         self.norm = {"batch": lambda: SequenceBatchNorm(2 * r),
                      "layer": lambda: nn.LayerNorm(2 * r),
                      "none": nn.Identity}[config.norm]()
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = Dropout(config.dropout)
         # the last block's residual output would go nowhere: it has none
         self.residual = None if last else kaiming_linear(r, r, bias=True)
         self.skip = kaiming_linear(r, config.skip, bias=True)

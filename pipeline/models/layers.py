@@ -67,13 +67,21 @@ class Dropout(nn.Dropout):
 
 
 def dropout(x, p: float, training: bool = True):
-    """F.dropout. Compiled, ``aten.native_dropout``: the op that torch.compile's autograd
-    trace makes of F.dropout, and that a torch.func trace would otherwise replace by a
-    Bernoulli draw and a division, other masks and other roundings."""
+    """F.dropout. Compiled, the draws and roundings of ``aten.native_dropout``, the op that
+    torch.compile's autograd trace makes of F.dropout (a torch.func trace would otherwise
+    replace it by a Bernoulli draw and a division, other masks and other roundings). On
+    the CPU that op's kernel, written out: a Bernoulli(1 - p) mask, then x * mask * scale;
+    here the mask stays float32, where the kernel's is bool, since compiled C++ for AVX2
+    loads and stores bool lanes one at a time (docs/performance.md)."""
     if not (training and p):
         return x
     if torch.compiler.is_compiling():
-        return torch.ops.aten.native_dropout(x, p, True)[0]
+        if x.device.type != "cpu" or x.dtype != torch.float32:
+            # (a bfloat16 x: the op's output is rounded to bfloat16, which a fused x * mask
+            # * scale is not, before the next op reads it)
+            return torch.ops.aten.native_dropout(x, p, True)[0]
+        mask = torch.empty_like(x).bernoulli_(1.0 - p)
+        return x * mask * (1.0 / (1.0 - p))
     return F.dropout(x, p)
 
 
