@@ -42,11 +42,13 @@ GROUPS = {  # group -> the kernel names it holds (first match wins, in this orde
     "attention softmax": ("softmax",),
     "layer norm": ("layer_norm",),
     "optimizer": ("Optimizer.", "aten::_fused_adamw_", "aten::_foreach"),
-    # torch's generator drawing dropout's masks, one number at a time, the draws of eager
-    # training (a compiled step makes them too: pipeline.models.layers.dropout)
+    # torch's generator drawing dropout's masks, one number at a time: an eager step's
+    # draws; of a compiled step's, the kernels that fill the masks' buffers first
     "dropout masks": ("bernoulli",),
     # the calls around the kernels: dynamo's guards, the compiled graphs' wrappers,
-    # autograd's engine and gradient accumulation
+    # autograd's engine and gradient accumulation. A graph's C++ wrapper calls some ops
+    # through torch's C shim, which the profiler does not record one by one: their time
+    # is the wrapper's (a compiled CPU step's dropout draws: pipeline.models.layers.dropout)
     "framework": ("Compiled", "Dynamo", "AOTDispatcher", "Pregraph", "autograd::",
                   "AccumulateGrad"),
 }

@@ -22,6 +22,8 @@ def test_kernels_fall_in_their_groups():
         "aten::bernoulli_": "dropout masks",  # the draws, not the fused multiply by them
         "graph_1_cpp_fused__softmax_bitwise_or_masked_fill_mul_native_dropout_ne_4":
             "attention softmax",
+        "graph_0_cpp_fused_add_arange_bernoulli_embedding_mul_view_2": "dropout masks",
+        # the graph's wrapper, with the draws it makes through torch's C shim
         "## Call CompiledFxGraph fzuhlxbq ##": "framework",
         "TorchDynamo Cache Lookup": "framework",
         "graph_0_cpp_fused__unsafe_view_cat_clone_transpose_view_10": "rest",
