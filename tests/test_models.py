@@ -79,16 +79,21 @@ def test_compiled_dropout_draws_and_rounds_as_eager(p):
     same draws, outputs, gradients and generator state as eager F.dropout, bit for bit."""
     torch.manual_seed(0)
     x, weight = torch.randn(64, 16, 24), torch.randn(64, 16, 24)
-    results = []
+    results, saved = [], []
     for fn in (lambda x: torch.nn.functional.dropout(x, p),
                torch.compile(lambda x: dropout(x, p) * 1.0, fullgraph=True)):
         torch.manual_seed(1)
         x_ = x.clone().requires_grad_()
-        y = fn(x_)
+        saved.clear()
+        with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t,
+                                                      lambda t: t):
+            y = fn(x_)
         (y * weight).sum().backward()
         results.append((y.detach(), x_.grad, torch.rand(4)))
     for eager, compiled in zip(*results):
         assert torch.equal(eager, compiled)
+    # what the compiled backward keeps: the mask, in float32
+    assert saved and all(t.dtype == torch.float32 for t in saved)
     assert 0.5 * p < (results[0][0] == 0).float().mean() < 1.5 * p
 
 
