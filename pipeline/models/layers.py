@@ -77,8 +77,9 @@ def dropout(x, p: float, training: bool = True):
         return x
     if torch.compiler.is_compiling():
         if x.device.type != "cpu" or x.dtype != torch.float32:
-            # (a bfloat16 x: the op's output is rounded to bfloat16, which a fused x * mask
-            # * scale is not, before the next op reads it)
+            # the op itself: on a GPU its kernel draws otherwise than bernoulli_; for a
+            # bfloat16 x it rounds its output to bfloat16, which a fused x * mask * scale
+            # does not before the next op reads it
             return torch.ops.aten.native_dropout(x, p, True)[0]
         mask = torch.empty_like(x).bernoulli_(1.0 - p)
         return x * mask * (1.0 / (1.0 - p))
