@@ -1,10 +1,12 @@
 import hashlib
+import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from pipeline.models import build_model, count_params, make_config
-from pipeline.models.layers import FlattenConsecutive, SequenceBatchNorm, dropout
+from pipeline.models.layers import GELU, FlattenConsecutive, SequenceBatchNorm, dropout
 
 
 def config(arch, block_size, n_embd, hidden, batch_norm=True):
@@ -95,6 +97,39 @@ def test_compiled_dropout_draws_and_rounds_as_eager(p):
     # what the compiled backward keeps: the mask, in float32
     assert saved and all(t.dtype == torch.float32 for t in saved)
     assert 0.5 * p < (results[0][0] == 0).float().mean() < 1.5 * p
+
+
+def gelu_and_derivative(gelu, x):
+    """gelu(x) and d gelu / dx, forward and backward compiled together (as the functional
+    step compiles them) and through autograd (as the autograd step does)."""
+    weight = torch.linspace(-1, 1, x.numel()).reshape(x.shape).to(x.dtype)
+    functional = torch.compile(torch.func.grad_and_value(lambda x: (gelu(x) * weight).sum()))
+    grad, _ = functional(x)
+    x_ = x.clone().requires_grad_()
+    y = torch.compile(gelu)(x_)
+    (y * weight).sum().backward()
+    return y.detach(), grad, x_.grad
+
+
+def test_compiled_gelu_is_exact_gelu_to_float32_rounding():
+    """Compiled in float32, ``GELU`` computes erf itself and keeps its exp for the
+    backward: nn.GELU's function and derivative to float32 rounding, both ways of
+    compiling a step, over the whole range. In bfloat16 it is the op, bit for bit."""
+    torch.compiler.reset()
+    x = torch.cat([torch.linspace(-12, 12, 4801), torch.randn(4000) * 3, torch.zeros(3)])
+    y, grad, grad_ = gelu_and_derivative(GELU(), x)
+    x64 = x.double()
+    exact = x64 * torch.special.ndtr(x64)  # x * Phi(x), in float64
+    slope = torch.special.ndtr(x64) + x64 * torch.exp(-x64 ** 2 / 2) / math.sqrt(2 * math.pi)
+    weight = torch.linspace(-1, 1, x.numel()).double()
+    op = F.gelu(x)
+    assert (y.double() - exact).abs().max() <= 2 * (op.double() - exact).abs().max() + 1e-7
+    assert (y - op).abs().max() < 1e-6
+    for g in (grad, grad_):
+        assert torch.allclose(g.double(), slope * weight, atol=2e-6, rtol=0)
+    xb = x.bfloat16()
+    for ours, theirs in zip(gelu_and_derivative(GELU(), xb), gelu_and_derivative(F.gelu, xb)):
+        assert torch.equal(ours, theirs)
 
 
 @pytest.mark.parametrize("cfg", [config("mlp", 3, 10, 200), config("mlp", 3, 10, 200, False),

@@ -86,6 +86,51 @@ def dropout(x, p: float, training: bool = True):
     return F.dropout(x, p)
 
 
+class GELU(nn.Module):
+    """nn.GELU, the exact one (Hendrycks & Gimpel 2016): x * Phi(x) = x/2 * (1 + erf(x/sqrt 2)).
+
+    Compiled on the CPU in float32, erf is computed as ATen's vectorized CPU kernel
+    computes it, and the forward keeps its exp(-x^2/2) for the backward (``_GELUKeepingExp``):
+    the backward of the op recomputes erf, and with it that exp, and then another exp, so
+    a step evaluates exp once per activation instead of three times. It is the same
+    function within float32 rounding, not the same bits (tests/test_models.py); the
+    gain is measured in docs/performance.md. Eager, in bfloat16 (whose op rounds to
+    bfloat16 between its steps) and off the CPU it is the op itself."""
+
+    def forward(self, x):
+        if (torch.compiler.is_compiling() and x.device.type == "cpu"
+                and x.dtype == torch.float32):
+            return _GELUKeepingExp.apply(x)[0]
+        return F.gelu(x)
+
+
+class _GELUKeepingExp(torch.autograd.Function):
+    """GELU that returns erf(x/sqrt 2) and exp(-x^2/2) beside its output, for its backward.
+
+    erf(u) = sign(u) * (1 - r(t) * t * exp(-u^2)), t = 1 / (1 + P|u|), r a quartic:
+    Abramowitz & Stegun 7.1.26, the formula and constants of ATen's vectorized erf."""
+
+    @staticmethod
+    def forward(x):
+        u = x * 0.70710678118654752440  # x / sqrt 2
+        t = 1 / (1 + 0.3275911 * u.abs())
+        r = (((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t
+        r = r + 0.254829592
+        e = torch.exp(-(u * u))  # exp(-x^2/2), the normal density's, up to a constant
+        erf = torch.copysign(1 - r * t * e, u)
+        return x * 0.5 * (1 + erf), erf, e
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(inputs[0], output[1], output[2])
+        ctx.mark_non_differentiable(output[1], output[2])
+
+    @staticmethod
+    def backward(ctx, grad, _erf, _e):
+        x, erf, e = ctx.saved_tensors  # d/dx = Phi(x) + x * phi(x)
+        return grad * (0.5 * (1 + erf) + x * e * 0.39894228040143267794)  # 1 / sqrt(2 pi)
+
+
 class CausalConv(nn.Module):
     """``nn.Conv1d(c_in, c_out, kernel_size=2, dilation=d)`` made causal: the output
     at t sees the inputs at t - d and t, and zeros before the sequence starts.

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from pipeline.models.config import ModelConfig, ParamError, param
-from pipeline.models.layers import Dropout, dropout, sequence_loss
+from pipeline.models.layers import GELU, Dropout, dropout, sequence_loss
 
 START = 0  # '.', the index every name's row starts with (pipeline/vocab.py)
 
@@ -72,7 +72,7 @@ class Block(nn.Module):
         super().__init__()
         self.ln_1, self.ln_2 = nn.LayerNorm(config.n_embd), nn.LayerNorm(config.n_embd)
         self.attn = CausalSelfAttention(config)
-        self.mlp = nn.Sequential(nn.Linear(config.n_embd, 4 * config.n_embd), nn.GELU(),
+        self.mlp = nn.Sequential(nn.Linear(config.n_embd, 4 * config.n_embd), GELU(),
                                  nn.Linear(4 * config.n_embd, config.n_embd),
                                  Dropout(config.dropout))
 
