@@ -13,6 +13,10 @@ def test_kernels_fall_in_their_groups():
         "aoti_torch_cpu_addmm_out": "matrix products",  # a compiled step's oneDNN products
         "aten::bmm": "matrix products",  # an eager step's
         "graph_0_cpp_fused_gelu_gelu_backward_view_4": "GELU",
+        # float32: the forward, and a backward kernel that also takes the layer norm's
+        "graph_0_cpp_fused_abs_add_copysign_exp_mul_neg_reciprocal_rsub_sub_view_6": "GELU",
+        "graph_0_cpp_fused_abs_add_cat_copysign_mul_native_layer_norm_backward_reciprocal_"
+        "rsub_sub_sum_view_21": "GELU",
         # the loss's log-softmax is not the attention's softmax
         "graph_0_cpp_fused__log_softmax__log_softmax_backward_data__to_copy_1": "loss (log-softmax)",
         "graph_0_cpp_fused__softmax_clone_masked_fill_mul_split_transpose_view_7":
