@@ -101,12 +101,14 @@ def test_compiled_dropout_draws_and_rounds_as_eager(p):
 
 def gelu_and_derivative(gelu, x):
     """gelu(x) and d gelu / dx, forward and backward compiled together (as the functional
-    step compiles them) and through autograd (as the autograd step does)."""
+    step compiles them) and through autograd (as the autograd step does), each as one
+    graph: a graph break would run the op eagerly instead."""
     weight = torch.linspace(-1, 1, x.numel()).reshape(x.shape).to(x.dtype)
-    functional = torch.compile(torch.func.grad_and_value(lambda x: (gelu(x) * weight).sum()))
+    functional = torch.compile(torch.func.grad_and_value(lambda x: (gelu(x) * weight).sum()),
+                               fullgraph=True)
     grad, _ = functional(x)
     x_ = x.clone().requires_grad_()
-    y = torch.compile(gelu)(x_)
+    y = torch.compile(gelu, fullgraph=True)(x_)
     (y * weight).sum().backward()
     return y.detach(), grad, x_.grad
 
