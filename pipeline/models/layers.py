@@ -75,15 +75,22 @@ def dropout(x, p: float, training: bool = True):
     loads and stores bool lanes one at a time (docs/performance.md)."""
     if not (training and p):
         return x
-    if torch.compiler.is_compiling():
-        if x.device.type != "cpu" or x.dtype != torch.float32:
-            # the op itself: on a GPU its kernel draws otherwise than bernoulli_; for a
-            # bfloat16 x it rounds its output to bfloat16, which a fused x * mask * scale
-            # does not before the next op reads it
-            return torch.ops.aten.native_dropout(x, p, True)[0]
+    if compiled_on_cpu_in_float32(x):
         mask = torch.empty_like(x).bernoulli_(1.0 - p)
         return x * mask * (1.0 / (1.0 - p))
+    if torch.compiler.is_compiling():
+        # the op itself: on a GPU its kernel draws otherwise than bernoulli_ would
+        return torch.ops.aten.native_dropout(x, p, True)[0]
     return F.dropout(x, p)
+
+
+def compiled_on_cpu_in_float32(x) -> bool:
+    """Whether x is being traced by torch.compile, on the CPU, in float32: where ``dropout``
+    and ``GELU`` write their ops out for inductor's C++. Elsewhere they keep the op: in
+    bfloat16 it rounds its intermediate results to bfloat16, which a written-out form
+    fused by inductor would not, and the bfloat16 records repeat the op's bits."""
+    return (torch.compiler.is_compiling() and x.device.type == "cpu"
+            and x.dtype == torch.float32)
 
 
 class GELU(nn.Module):
@@ -94,12 +101,11 @@ class GELU(nn.Module):
     the backward of the op recomputes erf, and with it that exp, and then another exp, so
     a step evaluates exp once per activation instead of three times. It is the same
     function within float32 rounding, not the same bits (tests/test_models.py); the
-    gain is measured in docs/performance.md. Eager, in bfloat16 (whose op rounds to
-    bfloat16 between its steps) and off the CPU it is the op itself."""
+    gain is measured in docs/performance.md. Elsewhere it is the op itself
+    (``compiled_on_cpu_in_float32``)."""
 
     def forward(self, x):
-        if (torch.compiler.is_compiling() and x.device.type == "cpu"
-                and x.dtype == torch.float32):
+        if compiled_on_cpu_in_float32(x):
             return _GELUKeepingExp.apply(x)[0]
         return F.gelu(x)
 
